@@ -1,0 +1,3 @@
+"""data_quality package."""
+
+__all__: list[str] = []

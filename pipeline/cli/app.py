@@ -1,0 +1,52 @@
+"""Root of the ``fraudstream`` CLI: builds settings once, configures logging, adds commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from pipeline.cli import kafka as kafka_cmd
+from pipeline.cli import schemas as schemas_cmd
+from pipeline.cli import simulate as simulate_cmd
+from pipeline.cli.context import CliState
+from pipeline.settings import Settings
+from schemas import FraudstreamError
+
+app = typer.Typer(
+    name="fraudstream",
+    help="Streaming fraud and anomaly detection on Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING, ERROR"),
+) -> None:
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = CliState(settings=Settings())
+
+
+app.add_typer(kafka_cmd.kafka_app, name="kafka")
+app.add_typer(kafka_cmd.topics_app, name="topics")
+app.add_typer(schemas_cmd.schemas_app, name="schemas")
+app.command("simulate")(simulate_cmd.simulate)
+
+
+def main() -> None:
+    """Console-script entry point: one clear line and a non-zero exit on a known error."""
+    try:
+        app()
+    except FraudstreamError as err:
+        err_console.print(f"[bold red]error:[/] {err}")
+        raise SystemExit(1) from err

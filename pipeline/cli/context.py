@@ -1,0 +1,22 @@
+"""State shared by CLI commands: the settings, built once by the root callback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import typer
+
+from pipeline.settings import Settings
+
+
+@dataclass
+class CliState:
+    settings: Settings
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    state = ctx.find_root().obj
+    if not isinstance(state, CliState):  # called outside the root app (tests)
+        state = CliState(settings=Settings())
+        ctx.find_root().obj = state
+    return state.settings

@@ -1,0 +1,60 @@
+"""Runtime settings, read once from ``FRAUDSTREAM_*`` environment variables.
+
+The CLI builds one :class:`Settings` and passes it down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas import DecodeLimits, TimeBounds
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRAUDSTREAM_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".state"), description="runtime state: jars, broker data, registry, logs"
+    )
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="bootstrap servers")
+    kafka_port: int = Field(default=9092, ge=1, le=65535, description="port of the local broker")
+    kafka_heap_mb: int = Field(default=512, ge=128, le=4096)
+    partitions: int = Field(default=4, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1)
+
+    max_payload_bytes: int = Field(default=64 * 1024, ge=256)
+    earliest_event_time: datetime = datetime(1990, 1, 1, tzinfo=UTC)
+    max_future_seconds: float = Field(default=86_400.0, ge=0)
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.home / "kafka"
+
+    @property
+    def kafka_libs(self) -> Path:
+        return self.kafka_dir / "libs"
+
+    @property
+    def kafka_data(self) -> Path:
+        return self.kafka_dir / "data"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.home / "registry"
+
+    def decode_limits(self) -> DecodeLimits:
+        return DecodeLimits(
+            max_payload_bytes=self.max_payload_bytes,
+            time_bounds=TimeBounds(
+                earliest=self.earliest_event_time,
+                max_future=timedelta(seconds=self.max_future_seconds),
+            ),
+        )
