@@ -62,7 +62,10 @@ def _to_utc(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("timestamp must be an ISO-8601 string or epoch seconds, not a boolean")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError) as err:
+            raise ValueError(f"epoch seconds {value!r} out of range") from err
     return value
 
 
@@ -169,6 +172,9 @@ class Feedback(Record):
     event_id: Id = Field(description="the labelled event")
     account_id: Id
     ts: UtcTimestamp = Field(description="when the label arrived, UTC")
+    merchant_id: Id | None = Field(
+        default=None, description="merchant of the labelled transaction, when known"
+    )
     label: Label
     source: FeedbackSource
     analyst_id: Id | None = None
