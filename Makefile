@@ -5,7 +5,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FRAUDSTREAM_HOME ?= $(CURDIR)/.state
 STAMP := $(VENV)/.installed
-JARS := $(FRAUDSTREAM_HOME)/kafka/libs/.complete
 EXTRAS ?= dev
 
 .PHONY: install jars test test-unit demo lint schemas bench clean
@@ -18,9 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
-jars: $(JARS)
-
-$(JARS): infra/kafka/pom.xml | $(STAMP)
+jars: install
 	$(BIN)/fraudstream kafka fetch
 
 test: install jars

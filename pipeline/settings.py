@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     earliest_event_time: datetime = datetime(1990, 1, 1, tzinfo=UTC)
     max_future_seconds: float = Field(default=86_400.0, ge=0)
 
+    # ---- worker ----
+    worker_id: str = Field(default="fraudstream", description="Faust app id = consumer group")
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    store: str = Field(default="rocksdb://", description="rocksdb:// or memory://")
+    processing_guarantee: str = Field(default="at_least_once")
+    window: int = Field(default=32, ge=1, le=256, description="events per account a model reads")
+    batch_max: int = Field(default=256, ge=1)
+    batch_within_ms: float = Field(default=5.0, gt=0)
+    review_threshold: float | None = Field(default=None, ge=0, le=1, description="override")
+    block_threshold: float | None = Field(default=None, ge=0, le=1, description="override")
+    model_version: str | None = Field(default=None, description="serve this version, not current")
+
     @property
     def kafka_dir(self) -> Path:
         return self.home / "kafka"
@@ -49,6 +61,10 @@ class Settings(BaseSettings):
     @property
     def registry_dir(self) -> Path:
         return self.home / "registry"
+
+    @property
+    def worker_dir(self) -> Path:
+        return self.home / "worker"
 
     def decode_limits(self) -> DecodeLimits:
         return DecodeLimits(

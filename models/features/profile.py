@@ -28,6 +28,7 @@ MAX_DEVICES = 16
 MAX_COUNTRIES = 16
 MAX_MERCHANTS = 64
 MAX_PAYEES = 32
+MAX_RECENT_IDS = 64  # event ids remembered per account to recognise redeliveries
 AMOUNT_EWM_ALPHA = 0.05
 
 N_CAT = len(CATEGORICAL)
@@ -80,6 +81,7 @@ class AccountProfile:
     countries: list[str] = field(default_factory=list)
     merchants: list[str] = field(default_factory=list)
     payees: list[str] = field(default_factory=list)
+    recent_ids: list[str] = field(default_factory=list)  # last event ids, oldest first
     seen: int = 0  # events observed; ring slot of the next token = seen % window
     cat: np.ndarray = field(default=None)  # type: ignore[assignment]
     num: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -89,6 +91,10 @@ class AccountProfile:
             self.cat = np.zeros((self.window, N_CAT), dtype=np.uint8)
         if self.num is None:
             self.num = np.zeros((self.window, N_NUM), dtype=np.float32)
+
+    def has_seen(self, event_id: str) -> bool:
+        """True when this event was already folded in (a redelivery after a restart)."""
+        return event_id in self.recent_ids
 
     def push(self, cat: np.ndarray, num: np.ndarray) -> None:
         slot = self.seen % self.window

@@ -21,7 +21,7 @@ _HEADER = struct.Struct("<4sI")
 _SCALARS = (
     "window", "first_ts", "last_ts", "counts", "amounts", "failed_logins", "last_login_ts",
     "home_country", "last_geo", "amount_n", "amount_mean", "amount_var", "devices",
-    "countries", "merchants", "payees", "seen",
+    "countries", "merchants", "payees", "recent_ids", "seen",
 )  # fmt: skip
 
 

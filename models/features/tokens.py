@@ -22,6 +22,7 @@ from models.features.profile import (
     MAX_DEVICES,
     MAX_MERCHANTS,
     MAX_PAYEES,
+    MAX_RECENT_IDS,
     N_CAT,
     N_NUM,
     AccountProfile,
@@ -191,5 +192,6 @@ def observe(
     elif event.kind == KIND_LOGIN_FAILED:
         profile.failed_logins += 1.0
     profile.last_ts = ts if profile.last_ts is None else max(ts, profile.last_ts)
+    remember(profile.recent_ids, event.event_id, MAX_RECENT_IDS)
     profile.push(cat, num)
     return cat, num

@@ -34,6 +34,10 @@ def _root(
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         stream=sys.stderr,
     )
+    if logging.getLogger().level > logging.DEBUG:
+        # kafka-python and aiokafka narrate every connection at INFO
+        for noisy in ("kafka", "aiokafka"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = CliState(settings=Settings())
 
 
