@@ -1,0 +1,150 @@
+"""Configuration of the simulator: dataclasses with defaults that produce a realistic bank."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+
+from pipeline.simulator.exceptions import SimulatorConfigError
+
+
+class Scenario(StrEnum):
+    """Fraud scenarios; the code is ground truth only and never appears in a record field."""
+
+    CARD_TESTING = "card_testing"
+    ACCOUNT_TAKEOVER = "account_takeover"
+    COMPROMISED_MERCHANT = "compromised_merchant"
+    STOLEN_CARD = "stolen_card"
+    IMPOSSIBLE_TRAVEL = "impossible_travel"
+
+
+#: enough shops for every city of the catalog to have a few shops and a cash machine
+MIN_MERCHANTS = 300
+
+#: scenario code -> its small integer code in the generated columns
+SCENARIO_CODES: dict[Scenario, int] = {s: i for i, s in enumerate(Scenario)}
+
+DEFAULT_SCENARIO_MIX: dict[Scenario, float] = {
+    Scenario.CARD_TESTING: 0.25,
+    Scenario.ACCOUNT_TAKEOVER: 0.20,
+    Scenario.COMPROMISED_MERCHANT: 0.20,
+    Scenario.STOLEN_CARD: 0.20,
+    Scenario.IMPOSSIBLE_TRAVEL: 0.15,
+}
+
+
+@dataclass(frozen=True)
+class BehaviourConfig:
+    """Genuine customer behaviour, including the noise that makes fraud hard to separate."""
+
+    #: share of online (ecom) card payments made card-on-file, without a bank login
+    card_on_file_rate: float = 0.08
+    #: chance that a login is preceded by genuine failed attempts (typos)
+    failed_login_rate: float = 0.04
+    #: chance that an online session comes from a device the account never used
+    new_device_rate: float = 0.012
+    #: chance per account and day to start a trip (domestic or abroad)
+    trip_start_rate: float = 0.008
+    #: share of trips that go abroad
+    trip_abroad_share: float = 0.6
+    #: chance that a card payment is an occasional large purchase (x5-x25 the usual)
+    large_purchase_rate: float = 0.004
+    #: share of transfers that go to a payee the account never paid
+    new_payee_rate: float = 0.08
+    #: share of accounts that routinely log in through a VPN / hosting provider
+    vpn_account_share: float = 0.02
+    #: share of point-of-sale payments at one of the account's usual merchants
+    usual_merchant_share: float = 0.85
+    #: share of online payments at one of the account's usual online shops
+    usual_online_share: float = 0.8
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Everything that determines a simulated stream: same config, same bytes."""
+
+    events: int = 100_000
+    accounts: int = 5_000
+    merchants: int = 1_000
+    days: int = 30
+    #: first simulated day (UTC midnight); None: far enough in the past for every label
+    start: date | None = None
+    seed: int = 7
+    #: share of the transaction + login events that are fraudulent
+    fraud_rate: float = 0.007
+    scenario_mix: dict[Scenario, float] = field(default_factory=lambda: dict(DEFAULT_SCENARIO_MIX))
+    #: chargeback / fraud-claim delay after the fraudulent event, in days (min, max)
+    label_delay_days: tuple[float, float] = (2.0, 30.0)
+    #: share of genuine events that later get a genuine label (analyst or customer)
+    genuine_label_rate: float = 0.01
+    genuine_label_delay_days: tuple[float, float] = (0.02, 5.0)
+    #: extra malformed messages per valid event (Kafka only)
+    malformed_rate: float = 0.0
+    #: labels that would arrive after this instant have not arrived yet and are withheld
+    not_after: datetime | None = None
+    behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.events >= 1, "--events must be at least 1"),
+            (self.accounts >= 10, "--accounts must be at least 10"),
+            (self.merchants >= MIN_MERCHANTS, f"--merchants must be at least {MIN_MERCHANTS}"),
+            (self.days >= 1, "--days must be at least 1"),
+            (0.0 <= self.fraud_rate <= 0.5, "--fraud-rate must be within [0, 0.5]"),
+            (0.0 <= self.genuine_label_rate <= 1.0, "--genuine-label-rate must be within [0, 1]"),
+            (0.0 <= self.malformed_rate <= 1.0, "--malformed-rate must be within [0, 1]"),
+            (
+                0.0 <= self.label_delay_days[0] <= self.label_delay_days[1],
+                "--label-delay-days needs 0 <= MIN <= MAX",
+            ),
+            (
+                0.0 <= self.genuine_label_delay_days[0] <= self.genuine_label_delay_days[1],
+                "genuine_label_delay_days needs 0 <= MIN <= MAX",
+            ),
+            (
+                set(self.scenario_mix) <= set(Scenario)
+                and all(w >= 0 for w in self.scenario_mix.values())
+                and sum(self.scenario_mix.values()) > 0,
+                "scenario_mix needs non-negative weights of known scenarios, not all zero",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SimulatorConfigError(message)
+
+    def start_date(self, today: date | None = None) -> date:
+        """The first day; by default old enough that every label has arrived by today."""
+        if self.start is not None:
+            return self.start
+        today = today or datetime.now(UTC).date()
+        return today - timedelta(days=self.days + math.ceil(self.label_delay_days[1]) + 1)
+
+    def start_time(self) -> datetime:
+        return datetime.combine(self.start_date(), datetime.min.time(), tzinfo=UTC)
+
+    def end_time(self) -> datetime:
+        return self.start_time() + timedelta(days=self.days)
+
+    def check_in_past(self, now: datetime) -> None:
+        """Refuse a simulated period that would put events in the future."""
+        if self.end_time() > now:
+            raise SimulatorConfigError(
+                f"the simulated period ends {self.end_time():%Y-%m-%d %H:%M} UTC, after now; "
+                "choose an earlier --start or fewer --days (records in the future are rejected)"
+            )
+
+
+def parse_delay_range(text: str) -> tuple[float, float]:
+    """``"2-30"`` -> (2.0, 30.0); ``"7"`` -> (7.0, 7.0). Days, non-negative."""
+    parts = text.replace(":", "-").replace(",", "-").split("-")
+    try:
+        values = [float(p) for p in parts if p.strip()]
+    except ValueError as err:
+        raise SimulatorConfigError(f"label delay {text!r} is not MIN-MAX in days") from err
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or not 0 <= values[0] <= values[1] or not all(map(math.isfinite, values)):
+        raise SimulatorConfigError(f"label delay {text!r} is not MIN-MAX with 0 <= MIN <= MAX")
+    return values[0], values[1]
