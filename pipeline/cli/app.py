@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from pipeline.cli import demo as demo_cmd
 from pipeline.cli import kafka as kafka_cmd
 from pipeline.cli import schemas as schemas_cmd
 from pipeline.cli import simulate as simulate_cmd
@@ -45,6 +46,7 @@ app.add_typer(kafka_cmd.kafka_app, name="kafka")
 app.add_typer(kafka_cmd.topics_app, name="topics")
 app.add_typer(schemas_cmd.schemas_app, name="schemas")
 app.command("simulate")(simulate_cmd.simulate)
+app.command("demo")(demo_cmd.demo)
 
 
 def main() -> None:
