@@ -1,0 +1,263 @@
+"""One micro-batch through decode → state → encode → score → decide.
+
+Kept free of Faust so it can be driven by the agents, by tests and by benchmarks alike. The
+state stores are plain mutable mappings of bytes (Faust tables in the worker, dicts in
+tests); the engine reads each key at most once per batch and hands back the new values, so
+the caller decides when they are written (after the outputs are acknowledged).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from models.features import (
+    AccountProfile,
+    EventView,
+    MerchantActivity,
+    MerchantRisk,
+    activity_from_bytes,
+    activity_to_bytes,
+    observe,
+    profile_from_bytes,
+    profile_to_bytes,
+    reasons_for,
+    risk_from_bytes,
+    risk_to_bytes,
+)
+from models.features.replay import scale_counts
+from schemas import (
+    DecodeLimits,
+    Decision,
+    Feedback,
+    InvalidRecordError,
+    Label,
+    Login,
+    Score,
+    Topic,
+    Transaction,
+    dead_letter,
+    decode,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES: dict[str, type[Transaction] | type[Login]] = {
+    Topic.TRANSACTIONS.value: Transaction,
+    Topic.LOGINS.value: Login,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One consumed message and its coordinates."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    timestamp: float | None = None  # broker/producer timestamp, epoch seconds
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a batch produced: messages to send and state to write."""
+
+    scores: list[tuple[bytes, bytes]] = field(default_factory=list)  # (key, value)
+    alerts: list[tuple[bytes, bytes]] = field(default_factory=list)
+    dead_letters: list[tuple[Incoming, str, bytes]] = field(default_factory=list)
+    accounts: dict[str, bytes] = field(default_factory=dict)
+    activity: dict[str, bytes] = field(default_factory=dict)
+    #: state key -> index in the batch of the last message that changed it (its changelog
+    #: record belongs to that message's partition)
+    source: dict[str, int] = field(default_factory=dict)
+    risk: dict[str, bytes] = field(default_factory=dict)
+    decisions: dict[str, int] = field(default_factory=dict)
+    redelivered: int = 0
+    lags: list[float] = field(default_factory=list)  # produce → decision, seconds
+    seconds: dict[str, float] = field(default_factory=dict)  # time per stage
+
+
+class ScoringModel:
+    """What the engine needs of a model: see models.serving.Scorer."""
+
+    version: str
+    window: int
+    thresholds: Mapping[str, Mapping[str, float]]
+
+    def score(
+        self, cat: np.ndarray, num: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+def decide(fraud: float, thresholds: Mapping[str, float]) -> Decision:
+    if fraud >= thresholds["block"]:
+        return Decision.BLOCK
+    if fraud >= thresholds["review"]:
+        return Decision.REVIEW
+    return Decision.ALLOW
+
+
+def activity_key(partition: int, merchant_id: str) -> str:
+    """Merchant velocity is kept per source partition (see docs/ARCHITECTURE.md)."""
+    return f"{partition}:{merchant_id}"
+
+
+class Engine:
+    """Scores micro-batches against mapping-like state stores."""
+
+    def __init__(
+        self,
+        *,
+        window: int,
+        partitions: int,
+        limits: DecodeLimits,
+        threshold_overrides: Mapping[str, float] | None = None,
+    ) -> None:
+        self.window = window
+        self.partitions = partitions
+        self.limits = limits
+        self.overrides = dict(threshold_overrides or {})
+
+    def thresholds(self, model: ScoringModel, event_type: str) -> dict[str, float]:
+        merged = dict(model.thresholds.get(event_type) or model.thresholds["transaction"])
+        merged.update(self.overrides)
+        return merged
+
+    # ------------------------------------------------------------------ events
+    def score_batch(
+        self,
+        batch: Sequence[Incoming],
+        model: ScoringModel,
+        accounts: Mapping[str, bytes],
+        activity: Mapping[str, bytes],
+        risk: Mapping[str, bytes],
+    ) -> Outcome:
+        out = Outcome()
+        t0 = time.perf_counter()
+        profiles: dict[str, AccountProfile] = {}
+        merchants: dict[str, MerchantActivity] = {}
+        rows: list[tuple[Incoming, Transaction | Login, np.ndarray, np.ndarray]] = []
+        cats, nums, masks = [], [], []
+        decode_s = 0.0
+        for index, msg in enumerate(batch):
+            d0 = time.perf_counter()
+            try:
+                record = decode(EVENT_TYPES[msg.topic], msg.value, self.limits)
+            except InvalidRecordError as err:
+                out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
+                continue
+            finally:
+                decode_s += time.perf_counter() - d0
+            profile = profiles.get(record.account_id)
+            if profile is None:
+                stored = accounts.get(record.account_id)
+                profile = (
+                    profile_from_bytes(stored) if stored else AccountProfile(window=self.window)
+                )
+                profiles[record.account_id] = profile
+            if profile.has_seen(record.event_id):
+                out.redelivered += 1
+                continue
+            view = EventView.from_record(record)
+            counts = merchant_risk = None
+            if view.merchant_id is not None:
+                key = activity_key(msg.partition, view.merchant_id)
+                merchant = merchants.get(key)
+                if merchant is None:
+                    raw = activity.get(key)
+                    merchant = activity_from_bytes(raw) if raw else MerchantActivity()
+                    merchants[key] = merchant
+                counts = scale_counts(merchant.observe(view.ts), self.partitions)
+                out.source["m:" + key] = index
+                raw_risk = risk.get(view.merchant_id)
+                merchant_risk = risk_from_bytes(raw_risk) if raw_risk else None
+            cat, num = observe(profile, view, counts, merchant_risk)
+            out.source["a:" + record.account_id] = index
+            c, n, m = profile.tokens()
+            cats.append(c)
+            nums.append(n)
+            masks.append(m)
+            rows.append((msg, record, cat, num))
+        t1 = time.perf_counter()
+        out.seconds["decode"] = decode_s
+        out.seconds["state_encode"] = t1 - t0 - decode_s
+        if rows:
+            fraud, anomaly = model.score(np.stack(cats), np.stack(nums), np.stack(masks))
+        t2 = time.perf_counter()
+        out.seconds["score"] = t2 - t1
+        now = datetime.now(UTC)
+        now_s = now.timestamp()
+        latency_ms = (t2 - t0) * 1000.0
+        for i, (msg, record, cat, num) in enumerate(rows):
+            event_type = "transaction" if isinstance(record, Transaction) else "login"
+            decision = decide(float(fraud[i]), self.thresholds(model, event_type))
+            score = Score(
+                event_id=record.event_id,
+                account_id=record.account_id,
+                event_type=event_type,
+                fraud_score=min(1.0, max(0.0, float(fraud[i]))),
+                anomaly_score=float(anomaly[i]),
+                decision=decision,
+                reasons=reasons_for(cat, num) if decision is not Decision.ALLOW else [],
+                model_version=model.version,
+                latency_ms=latency_ms,
+                scored_at=now,
+                event_ts=record.ts,
+            )
+            value = encode(score)
+            key = record.event_id.encode()
+            out.scores.append((key, value))
+            if decision is not Decision.ALLOW:
+                out.alerts.append((key, value))
+            out.decisions[decision.value] = out.decisions.get(decision.value, 0) + 1
+            if msg.timestamp is not None:
+                out.lags.append(max(0.0, now_s - msg.timestamp))
+        out.accounts = {k: profile_to_bytes(p) for k, p in profiles.items()}
+        out.activity = {k: activity_to_bytes(a) for k, a in merchants.items()}
+        out.seconds["decide"] = time.perf_counter() - t2
+        return out
+
+    # ---------------------------------------------------------------- feedback
+    def apply_feedback(
+        self, batch: Sequence[Incoming], risk: Mapping[str, bytes]
+    ) -> tuple[Outcome, list[Feedback]]:
+        """Labels update merchant risk (counted once per event); invalid ones are dead-lettered."""
+        out = Outcome()
+        updated: dict[str, MerchantRisk] = {}
+        valid: list[Feedback] = []
+        for index, msg in enumerate(batch):
+            try:
+                fb = decode(Feedback, msg.value, self.limits)
+            except InvalidRecordError as err:
+                out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
+                continue
+            valid.append(fb)
+            if fb.merchant_id is None:
+                continue
+            state = updated.get(fb.merchant_id)
+            if state is None:
+                raw = risk.get(fb.merchant_id)
+                state = risk_from_bytes(raw) if raw else MerchantRisk()
+                updated[fb.merchant_id] = state
+            state.add_label(fb.event_id, fb.label is Label.FRAUD)
+            out.source["r:" + fb.merchant_id] = index
+        out.risk = {k: risk_to_bytes(v) for k, v in updated.items()}
+        return out, valid
+
+    @staticmethod
+    def _dead_letter(msg: Incoming, err: InvalidRecordError) -> bytes:
+        log.debug(
+            "dead_letter topic=%s partition=%s offset=%s reason=%r",
+            msg.topic, msg.partition, msg.offset, err.reason,
+        )  # fmt: skip
+        return encode(
+            dead_letter(msg.value, err, topic=msg.topic, partition=msg.partition, offset=msg.offset)
+        )
