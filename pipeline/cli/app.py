@@ -12,6 +12,7 @@ from pipeline.cli import demo as demo_cmd
 from pipeline.cli import kafka as kafka_cmd
 from pipeline.cli import schemas as schemas_cmd
 from pipeline.cli import simulate as simulate_cmd
+from pipeline.cli import train as train_cmd
 from pipeline.cli.context import CliState
 from pipeline.settings import Settings
 from schemas import FraudstreamError
@@ -47,6 +48,7 @@ app.add_typer(kafka_cmd.topics_app, name="topics")
 app.add_typer(schemas_cmd.schemas_app, name="schemas")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("demo")(demo_cmd.demo)
+app.command("train")(train_cmd.train)
 
 
 def main() -> None:

@@ -31,9 +31,10 @@ from models.features import (
     risk_to_bytes,
 )
 from models.features.replay import scale_counts
+from models.serving import Scorer, decide
 from schemas import (
-    DecodeLimits,
     Decision,
+    DecodeLimits,
     Feedback,
     InvalidRecordError,
     Label,
@@ -84,27 +85,6 @@ class Outcome:
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
 
 
-class ScoringModel:
-    """What the engine needs of a model: see models.serving.Scorer."""
-
-    version: str
-    window: int
-    thresholds: Mapping[str, Mapping[str, float]]
-
-    def score(
-        self, cat: np.ndarray, num: np.ndarray, mask: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - protocol
-        raise NotImplementedError
-
-
-def decide(fraud: float, thresholds: Mapping[str, float]) -> Decision:
-    if fraud >= thresholds["block"]:
-        return Decision.BLOCK
-    if fraud >= thresholds["review"]:
-        return Decision.REVIEW
-    return Decision.ALLOW
-
-
 def activity_key(partition: int, merchant_id: str) -> str:
     """Merchant velocity is kept per source partition (see docs/ARCHITECTURE.md)."""
     return f"{partition}:{merchant_id}"
@@ -126,16 +106,15 @@ class Engine:
         self.limits = limits
         self.overrides = dict(threshold_overrides or {})
 
-    def thresholds(self, model: ScoringModel, event_type: str) -> dict[str, float]:
-        merged = dict(model.thresholds.get(event_type) or model.thresholds["transaction"])
-        merged.update(self.overrides)
-        return merged
+    def thresholds(self, model: Scorer) -> dict[str, dict[str, float]]:
+        """The model's thresholds per event type, with the settings' overrides on top."""
+        return {t: {**cut, **self.overrides} for t, cut in model.thresholds.items()}
 
     # ------------------------------------------------------------------ events
     def score_batch(
         self,
         batch: Sequence[Incoming],
-        model: ScoringModel,
+        model: Scorer,
         accounts: Mapping[str, bytes],
         activity: Mapping[str, bytes],
         risk: Mapping[str, bytes],
@@ -196,9 +175,10 @@ class Engine:
         now = datetime.now(UTC)
         now_s = now.timestamp()
         latency_ms = (t2 - t0) * 1000.0
+        thresholds = self.thresholds(model) if rows else {}
         for i, (msg, record, cat, num) in enumerate(rows):
             event_type = "transaction" if isinstance(record, Transaction) else "login"
-            decision = decide(float(fraud[i]), self.thresholds(model, event_type))
+            decision = decide(float(fraud[i]), event_type, thresholds)
             score = Score(
                 event_id=record.event_id,
                 account_id=record.account_id,

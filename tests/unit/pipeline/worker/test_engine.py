@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import numpy as np
 import orjson
@@ -28,7 +29,10 @@ class LinearModel:
 
     version = "test-1"
     window = 8
-    thresholds = {"transaction": {"review": 0.5, "block": 0.9}}
+    thresholds: ClassVar = {
+        "transaction": {"review": 0.5, "block": 0.9},
+        "login": {"review": 0.5, "block": 0.9},
+    }
 
     def score(self, cat: np.ndarray, num: np.ndarray, mask: np.ndarray):
         last = num[:, -1, :]

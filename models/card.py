@@ -1,0 +1,41 @@
+"""A short model card (markdown) written beside every registered model."""
+
+from __future__ import annotations
+
+from models.manifest import Manifest
+
+CARD_FILE = "MODEL_CARD.md"
+
+
+def model_card(manifest: Manifest, notes: str = "") -> str:
+    """What the model is, what it was trained on, how it scored and how it decides."""
+    lines = [
+        f"# fraudstream model ({manifest.kind})",
+        "",
+        f"- parent version: {manifest.parent_version or 'none'}",
+        f"- created: {manifest.created_at.isoformat()}",
+        f"- inputs: {', '.join(manifest.inputs)} (window {manifest.window})",
+        f"- outputs: {manifest.outputs.fraud_probability}, {manifest.outputs.anomaly_score}",
+        f"- feature set: {manifest.feature_set_hash[:12]}… "
+        f"(rules v{manifest.feature_spec.get('version')})",
+        f"- training data: {manifest.training_data_hash[:12]}…",
+        "",
+        "## Metrics",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *(f"| {name} | {value:.4g} |" for name, value in sorted(manifest.metrics.items())),
+        "",
+        "## Thresholds",
+        "",
+        "| event type | review ≥ | block ≥ |",
+        "|---|---|---|",
+        *(
+            f"| {event_type} | {cut.review:.6g} | {cut.block:.6g} |"
+            for event_type, cut in manifest.thresholds.items()
+        ),
+        "",
+    ]
+    if notes:
+        lines += ["## Notes", "", notes, ""]
+    return "\n".join(lines)
