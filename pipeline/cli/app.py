@@ -10,9 +10,11 @@ from rich.console import Console
 
 from pipeline.cli import demo as demo_cmd
 from pipeline.cli import kafka as kafka_cmd
+from pipeline.cli import model as model_cmd
 from pipeline.cli import schemas as schemas_cmd
 from pipeline.cli import simulate as simulate_cmd
 from pipeline.cli import train as train_cmd
+from pipeline.cli import worker as worker_cmd
 from pipeline.cli.context import CliState
 from pipeline.settings import Settings
 from schemas import FraudstreamError
@@ -46,9 +48,11 @@ def _root(
 app.add_typer(kafka_cmd.kafka_app, name="kafka")
 app.add_typer(kafka_cmd.topics_app, name="topics")
 app.add_typer(schemas_cmd.schemas_app, name="schemas")
+app.add_typer(model_cmd.model_app, name="model")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("demo")(demo_cmd.demo)
 app.command("train")(train_cmd.train)
+app.command("worker")(worker_cmd.worker)
 
 
 def main() -> None:

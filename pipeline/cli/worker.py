@@ -1,0 +1,35 @@
+"""``fraudstream worker``: run one streaming worker (a member of the consumer group)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from pipeline.cli.context import settings_of
+
+console = Console(stderr=True)
+
+
+def worker(
+    ctx: typer.Context,
+    web_port: int | None = typer.Option(None, "--web-port", help="health/metrics port"),
+    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers"),
+    store: str | None = typer.Option(None, "--store", help="rocksdb:// or memory://"),
+) -> None:
+    """Score transactions and logins from Kafka until stopped (Ctrl-C / SIGTERM)."""
+    from faust import Worker  # faust is heavy to import: only the worker pays for it
+
+    from pipeline.worker.app import create_app
+    from pipeline.worker.models import ModelHolder
+
+    settings = settings_of(ctx)
+    updates = {"web_port": web_port, "kafka_bootstrap": bootstrap, "store": store}
+    settings = settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    holder = ModelHolder(settings)
+    model = holder.load_initial()  # a missing or mismatched model fails here, in one line
+    console.print(
+        f"worker [bold]{settings.worker_id}[/] model={model.version} "
+        f"broker={settings.kafka_bootstrap} web=http://127.0.0.1:{settings.web_port}"
+    )
+    app = create_app(settings, holder)
+    Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()

@@ -1,0 +1,209 @@
+"""The Faust application: agents, tables, web views. Built by ``create_app(settings)``.
+
+Topology (one consumer group; partitions are the unit of scale)::
+
+    fraud.transactions.v1 + fraud.logins.v1 ──► score_events ──► fraud.scores.v1 / alerts.v1
+                                   │ invalid ─────────────────► fraud.deadletter.v1
+    fraud.feedback.v1 ──► apply_feedback ──► merchant-risk (GlobalTable)
+    fraud.model-updates.v1 ──► every worker (no group) ──► hot swap between batches
+
+Raw bytes in and out: the schemas codec is the only (de)serialiser, so Faust never needs a
+Record mirroring a pydantic model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+from faust.types import EventT
+from prometheus_client import generate_latest
+
+from pipeline.settings import Settings
+from pipeline.worker.engine import Engine, Incoming, Outcome
+from pipeline.worker.metrics import WorkerMetrics
+from pipeline.worker.models import ModelHolder
+from schemas import Topic
+
+log = logging.getLogger(__name__)
+
+METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
+
+
+def _incoming(event: EventT) -> Incoming:
+    msg = event.message
+    return Incoming(
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        value=msg.value,
+        timestamp=msg.timestamp,
+    )
+
+
+def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.App:
+    """Build the worker app; nothing connects until the app starts."""
+    holder = holder or ModelHolder(settings)
+    metrics = WorkerMetrics()
+    engine = Engine(
+        window=settings.window,
+        partitions=settings.partitions,
+        limits=settings.decode_limits(),
+        threshold_overrides={
+            k: v
+            for k, v in (
+                ("review", settings.review_threshold),
+                ("block", settings.block_threshold),
+            )
+            if v is not None
+        },
+    )
+    app = faust.App(
+        settings.worker_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=settings.store,
+        datadir=str(settings.worker_dir),
+        topic_partitions=settings.partitions,
+        processing_guarantee=settings.processing_guarantee,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=True,
+        web_host="127.0.0.1",
+        web_port=settings.web_port,
+        web_in_thread=False,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        table_cleanup_interval=3600.0,
+    )
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw",
+           "value_serializer": "raw"}  # fmt: skip
+    events_topic = app.topic(Topic.TRANSACTIONS.value, Topic.LOGINS.value, **raw)
+    feedback_topic = app.topic(Topic.FEEDBACK.value, **raw)
+    scores = app.topic(Topic.SCORES.value, **raw)
+    alerts = app.topic(Topic.ALERTS.value, **raw)
+    deadletter = app.topic(Topic.DEADLETTER.value, **raw)
+
+    stored = {"key_type": bytes, "value_type": bytes}  # bytes types = raw serialisers
+    accounts = app.Table("accounts", partitions=settings.partitions, **stored)
+    activity = app.Table("merchant-activity", partitions=settings.partitions, **stored)
+    risk = app.GlobalTable("merchant-risk", partitions=settings.partitions, **stored)
+
+    def _bkey(table: Any) -> _KeyView:
+        return _KeyView(table)
+
+    async def _dead_letters(out: Outcome) -> None:
+        for msg, error_class, value in out.dead_letters:
+            await deadletter.send(key=None, value=value)
+            metrics.dead_letters.labels(msg.topic, error_class).inc()
+            metrics.events_out.labels(Topic.DEADLETTER.value).inc()
+
+    def _write(
+        table: Any, writes: dict[str, bytes], prefix: str, out: Outcome, batch: Sequence[EventT]
+    ) -> None:
+        # A table write goes to the changelog partition of the event being processed:
+        # point Faust's "current event" at the message that last changed each key.
+        for key, value in writes.items():
+            _set_current_event(batch[out.source[prefix + key]])
+            table[key.encode()] = value
+
+    @app.agent(events_topic)
+    async def score_events(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(settings.batch_max, settings.batch_within_ms / 1e3):
+            await _score(batch)
+
+    async def _score(batch: Sequence[EventT]) -> None:
+        model = holder.model
+        incoming = [_incoming(e) for e in batch]
+        for msg in incoming:
+            metrics.events_in.labels(msg.topic).inc()
+        out = engine.score_batch(incoming, model, _bkey(accounts), _bkey(activity), _bkey(risk))
+        # outputs first, acknowledged by the broker, then the state that records them:
+        # a crash in between replays the events, and the state says none was scored.
+        futures = [await scores.send(key=k, value=v) for k, v in out.scores]
+        futures += [await alerts.send(key=k, value=v) for k, v in out.alerts]
+        await _dead_letters(out)
+        if futures:
+            await asyncio.gather(*futures)
+        _write(accounts, out.accounts, "a:", out, batch)
+        _write(activity, out.activity, "m:", out, batch)
+        metrics.events_out.labels(Topic.SCORES.value).inc(len(out.scores))
+        metrics.events_out.labels(Topic.ALERTS.value).inc(len(out.alerts))
+        metrics.redelivered.inc(out.redelivered)
+        metrics.batch_size.observe(len(batch))
+        for decision, n in out.decisions.items():
+            metrics.decisions.labels(decision).inc(n)
+        for stage, seconds in out.seconds.items():
+            metrics.stage_seconds.labels(stage).inc(seconds)
+        if out.scores:
+            metrics.score_latency.observe(sum(out.seconds.values()))
+        for lag in out.lags:
+            metrics.e2e_lag.observe(lag)
+
+    @app.agent(feedback_topic)
+    async def apply_feedback(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(settings.batch_max, 0.05):
+            incoming = [_incoming(e) for e in batch]
+            for msg in incoming:
+                metrics.events_in.labels(msg.topic).inc()
+            out, _valid = engine.apply_feedback(incoming, _bkey(risk))
+            await _dead_letters(out)
+            _write(risk, out.risk, "r:", out, batch)
+
+    @app.task
+    async def follow_model_updates() -> None:
+        await holder.follow(app, metrics)
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        assigned = bool(app.consumer.assignment()) if app.consumer else False
+        ready = assigned and holder.loaded
+        metrics.ready.set(1 if ready else 0)
+        body = {"ready": ready, "partitions_assigned": assigned, "model": holder.version}
+        return web.json(body, status=200 if ready else 503)
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        # aiohttp wants the charset apart from the media type
+        return web.bytes(generate_latest(metrics.registry), content_type=METRICS_MEDIA_TYPE)
+
+    app.fraudstream_metrics = metrics  # type: ignore[attr-defined]
+    app.fraudstream_holder = holder  # type: ignore[attr-defined]
+    return app
+
+
+class _KeyView:
+    """Read a Faust table with str keys (the tables store raw bytes keys)."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, key: str, default: bytes | None = None) -> bytes | None:
+        value = self._table.get(key.encode())
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> bytes:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __iter__(self) -> Any:
+        return (k.decode() for k in self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+def _set_current_event(event: EventT) -> None:
+    _current_event.set(weakref.ref(event))  # the contextvar Faust reads on table writes
