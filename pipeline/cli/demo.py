@@ -1,8 +1,9 @@
-"""``fraudstream demo``: the whole local pipeline as far as it exists, then a summary.
+"""``fraudstream demo``: the whole local pipeline, live, then a summary.
 
 Starts its own broker (a data dir of its own under ``<home>/demo``, a free port), creates
-the topics, streams simulated events into Kafka, reads every topic back through the door
-(the schemas codec) and prints what arrived. Everything it started is stopped on the way
+the topics, trains a baseline model on a simulated history when the registry has none,
+starts a worker, streams simulated events into Kafka and shows live throughput, latency
+and decisions read from the output topics. Everything it started is stopped on the way
 out, also on Ctrl-C or an error.
 """
 
@@ -10,93 +11,177 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
 
+import numpy as np
+import orjson
 import typer
 from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
+from models.registry import Registry
 from pipeline.cli.context import settings_of
 from pipeline.kafka import LocalBroker, create_topics
 from pipeline.kafka.ports import free_port
-from schemas import ACCOUNT_KEYED_TOPICS, RECORD_BY_TOPIC, InvalidRecordError, decode
+from pipeline.settings import Settings
+from schemas import Topic
 
 console = Console()
+OUTPUTS = (Topic.SCORES.value, Topic.DEADLETTER.value)
 
 
 def demo(
     ctx: typer.Context,
-    events: int = typer.Option(20_000, "--events", help="events to simulate"),
+    events: int = typer.Option(20_000, "--events", help="events to stream"),
+    rate: float = typer.Option(2_000.0, "--rate", help="events per second"),
     malformed_rate: float = typer.Option(0.01, "--malformed-rate"),
-    keep: bool = typer.Option(False, "--keep", help="keep the demo broker's data afterwards"),
+    history: int = typer.Option(200_000, "--history", help="events to train on (first run)"),
 ) -> None:
-    """Broker → topics → simulated stream → summary, and stop everything started."""
+    """Broker → topics → model → worker → live stream → summary; stops all it started."""
     settings = settings_of(ctx)
-    data_dir = settings.home / "demo" / "kafka"
-    if data_dir.exists() and not keep:
-        shutil.rmtree(data_dir)
-    broker = LocalBroker(settings, port=free_port(), data_dir=data_dir)
+    demo_dir = settings.home / "demo"
+    shutil.rmtree(demo_dir / "kafka", ignore_errors=True)
+    shutil.rmtree(demo_dir / "worker", ignore_errors=True)
     console.rule("[bold]fraudstream demo")
     t0 = time.monotonic()
-    seconds = broker.up(timeout=120)
-    console.print(f"broker ready at [bold]{broker.bootstrap}[/] in {seconds:.1f}s")
-    try:
-        result = create_topics(broker.bootstrap, partitions=settings.partitions)
-        console.print(f"topics: {len(result.created)} created, {len(result.existing)} existing")
-        env = dict(os.environ, FRAUDSTREAM_HOME=str(settings.home))
-        cmd = [sys.executable, "-m", "pipeline.cli", "simulate", "--to", "kafka",
-               "--events", str(events), "--malformed-rate", str(malformed_rate),
-               "--bootstrap", broker.bootstrap]  # fmt: skip
-        subprocess.run(cmd, env=env, check=True)
-        _summary(broker.bootstrap)
-    finally:
-        broker.stop(timeout=30)
-        console.print(f"broker stopped; demo took {time.monotonic() - t0:.1f}s")
+    with ExitStack() as stack:
+        broker = LocalBroker(settings, port=free_port(), data_dir=demo_dir / "kafka")
+        console.print(f"broker ready at [bold]{broker.bootstrap}[/] in {broker.up(120):.1f}s")
+        stack.callback(broker.stop, 30)
+        create_topics(broker.bootstrap, partitions=settings.partitions)
+        env = dict(
+            os.environ,
+            FRAUDSTREAM_HOME=str(settings.home),
+            FRAUDSTREAM_KAFKA_BOOTSTRAP=broker.bootstrap,
+            FRAUDSTREAM_WORKER_ID=f"fraudstream-demo-{int(time.time())}",
+        )
+        _ensure_model(settings, env, demo_dir, history)
+        web_port = free_port()
+        worker = _spawn(["worker", "--web-port", str(web_port)], env, demo_dir / "worker.log")
+        stack.callback(_stop, worker)
+        _wait_ready(web_port, worker)
+        console.print(f"worker ready, health and metrics on http://127.0.0.1:{web_port}")
+        sim = _spawn(
+            ["simulate", "--to", "kafka", "--events", str(events), "--rate", str(rate),
+             "--malformed-rate", str(malformed_rate), "--seed", str(int(time.time()) % 10_000)],
+            env, demo_dir / "simulate.log",
+        )  # fmt: skip
+        stack.callback(_stop, sim)
+        _watch(broker.bootstrap, sim, events)
+    console.print(f"everything stopped; demo took {time.monotonic() - t0:.0f}s")
 
 
-def _summary(bootstrap: str) -> None:
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = log.open("wb")
+    cmd = [sys.executable, "-m", "pipeline.cli", *args]
+    return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _ensure_model(settings: Settings, env: dict[str, str], demo_dir: Path, history: int) -> None:
+    registry = Registry(settings.registry_dir)
+    if registry.current() is not None:
+        console.print(f"model: [bold]{registry.current()}[/] (registry current)")
+        return
+    console.print(f"no model yet: simulating {history:,} events of history and training one")
+    data = demo_dir / "history"
+    base = [sys.executable, "-m", "pipeline.cli"]
+    sim = ["simulate", "--to", "parquet", str(data), "--events", str(history), "--overwrite"]
+    subprocess.run([*base, *sim], env=env, check=True)
+    subprocess.run(
+        [*base, "train", "--model", "baseline", "--data", str(data)], env=env, check=True
+    )
+
+
+def _wait_ready(port: int, worker: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise typer.Exit(f"the worker exited with code {worker.returncode}; see its log")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise typer.Exit("the worker did not become ready in time; see its log")
+
+
+def _watch(bootstrap: str, sim: subprocess.Popen[bytes], events: int) -> None:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        tps = [
-            TopicPartition(t, p)
-            for t in ACCOUNT_KEYED_TOPICS
-            for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
-        consumer.assign(tps)
-        consumer.seek_to_beginning()
-        end = consumer.end_offsets(tps)
-        valid: Counter[str] = Counter()
-        rejected: Counter[tuple[str, str]] = Counter()
-        frauds: Counter[str] = Counter()
-        deadline = time.monotonic() + 120
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            if time.monotonic() > deadline:
-                raise typer.Exit(1)
-            for batch in consumer.poll(timeout_ms=500, max_records=20_000).values():
+    tps = [TopicPartition(t, p) for t in OUTPUTS for p in consumer.partitions_for_topic(t) or ()]
+    consumer.assign(tps)
+    consumer.seek_to_end()
+    decisions: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    versions: Counter[str] = Counter()
+    latencies: list[float] = []
+    dead = scored = 0
+    recent: list[tuple[float, int]] = []
+    idle_since = time.monotonic()
+    with Live(console=console, refresh_per_second=2) as live:
+        while True:
+            got = 0
+            for batch in consumer.poll(timeout_ms=500, max_records=5000).values():
                 for r in batch:
-                    try:
-                        decode(RECORD_BY_TOPIC[r.topic], r.value)
-                    except InvalidRecordError as err:
-                        rejected[(r.topic, err.error_class)] += 1
+                    got += 1
+                    if r.topic == Topic.DEADLETTER.value:
+                        dead += 1
                         continue
-                    valid[r.topic] += 1
-                    headers = dict(r.headers or [])
-                    if headers.get("fs-is-fraud") == b"1":
-                        frauds[headers.get("fs-scenario", b"?").decode()] += 1
-    finally:
-        consumer.close()
-    table = Table(title="read back through the schemas codec")
-    table.add_column("topic")
-    table.add_column("valid", justify="right")
-    table.add_column("rejected (reason class)", justify="right")
-    for topic in ACCOUNT_KEYED_TOPICS:
-        bad = ", ".join(f"{c}={n}" for (t, c), n in sorted(rejected.items()) if t == topic)
-        table.add_row(topic, str(valid[topic]), bad or "0")
-    console.print(table)
-    if frauds:
-        console.print("fraudulent events by scenario: " + ", ".join(
-            f"{k}={v}" for k, v in sorted(frauds.items())))  # fmt: skip
+                    s = orjson.loads(r.value)
+                    scored += 1
+                    decisions[s["decision"]] += 1
+                    reasons.update(s["reasons"])
+                    versions[s["model_version"]] += 1
+                    latencies.append(s["latency_ms"])
+            now = time.monotonic()
+            recent = [(t, n) for t, n in recent if now - t < 5.0] + [(now, got)]
+            rate = sum(n for _, n in recent) / max(now - recent[0][0], 1.0)
+            live.update(_table(scored, dead, rate, decisions, reasons, versions, latencies))
+            idle_since = now if got else idle_since
+            done = sim.poll() is not None and scored >= events
+            if done or (sim.poll() is not None and now - idle_since > 15):
+                break
+    consumer.close()
+    if sim.returncode:
+        console.print(f"[red]the simulator exited with code {sim.returncode}[/]")
+
+
+def _table(
+    scored: int, dead: int, rate: float, decisions: Counter[str], reasons: Counter[str],
+    versions: Counter[str], latencies: list[float],
+) -> Table:  # fmt: skip
+    table = Table(title="live: fraud.scores.v1 and fraud.deadletter.v1", show_header=False)
+    table.add_column(justify="right")
+    table.add_column()
+    table.add_row("scored", f"{scored:,}")
+    table.add_row("throughput", f"{rate:,.0f} events/s (last 5 s)")
+    if latencies:
+        p50, p99 = np.percentile(latencies, [50, 99])
+        table.add_row("in-worker batch latency", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    table.add_row("decisions", ", ".join(f"{k}={v:,}" for k, v in sorted(decisions.items())))
+    table.add_row("top reasons", ", ".join(f"{k}={v}" for k, v in reasons.most_common(4)))
+    table.add_row("dead-lettered", f"{dead:,}")
+    table.add_row("model", ", ".join(f"{k} ({v:,})" for k, v in versions.items()))
+    return table
