@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FRAUDSTREAM_HOME ?= $(CURDIR)/.state
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev
+EXTRAS ?= dev,train
 
 .PHONY: install jars test test-unit demo lint schemas bench clean
 
