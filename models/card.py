@@ -39,3 +39,20 @@ def model_card(manifest: Manifest, notes: str = "") -> str:
     if notes:
         lines += ["## Notes", "", notes, ""]
     return "\n".join(lines)
+
+
+EVALUATION_START = "<!-- evaluation:start -->"
+EVALUATION_END = "<!-- evaluation:end -->"
+
+
+def with_evaluation(card: str, section: str) -> str:
+    """``card`` with its evaluation section replaced by ``section`` (appended the first time).
+
+    The section sits between two HTML comments, so a later evaluation replaces it and leaves
+    the rest of the card as the trainer wrote it.
+    """
+    block = f"{EVALUATION_START}\n{section.strip()}\n{EVALUATION_END}\n"
+    start, end = card.find(EVALUATION_START), card.find(EVALUATION_END)
+    if start != -1 and end > start:
+        return card[:start] + block + card[end + len(EVALUATION_END) :].lstrip("\n")
+    return card.rstrip("\n") + "\n\n" + block

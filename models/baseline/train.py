@@ -16,14 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from sklearn.ensemble import (
-    GradientBoostingClassifier,
-    HistGradientBoostingClassifier,
-    IsolationForest,
-)
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.ensemble import IsolationForest
 from threadpoolctl import threadpool_limits
 
+from models.baseline.fit import fit_classifier, fit_forest
 from models.baseline.onnx_export import Classifier, baseline_onnx
 from models.baseline.onnx_trees import ANOMALY_OUTPUT, FRAUD_OUTPUT, INPUT
 from models.baseline.params import BaselineParams
@@ -52,31 +48,6 @@ class _Rows:
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
-
-
-def _fit_classifier(x: np.ndarray, y: np.ndarray, params: BaselineParams) -> Classifier:
-    if params.estimator == "hist":
-        model: Classifier = HistGradientBoostingClassifier(
-            max_iter=params.max_iter,
-            learning_rate=params.learning_rate,
-            max_leaf_nodes=params.max_leaf_nodes,
-            min_samples_leaf=params.min_samples_leaf,
-            l2_regularization=params.l2_regularization,
-            class_weight=params.class_weight,
-            early_stopping=params.early_stopping,
-            random_state=params.random_state,
-        )
-        return model.fit(x, y)
-    model = GradientBoostingClassifier(
-        n_estimators=params.max_iter,
-        learning_rate=params.learning_rate,
-        max_depth=params.max_depth,
-        min_samples_leaf=params.min_samples_leaf,
-        subsample=0.8,
-        random_state=params.random_state,
-    )
-    weights = compute_sample_weight(params.class_weight, y) if params.class_weight else None
-    return model.fit(x, y, sample_weight=weights)
 
 
 def _check_parity(
@@ -196,13 +167,9 @@ def _train(
         raise TrainingDataError("the validation or test period has no usable events")
 
     report("fit", 0, 2)
-    classifier = _fit_classifier(x[rows.train], y[rows.train], params)
+    classifier = fit_classifier(x[rows.train], y[rows.train], params)
     report("fit", 1, 2)
-    forest = IsolationForest(
-        n_estimators=params.forest_trees,
-        max_samples=min(params.forest_max_samples, int(rows.train.sum())),
-        random_state=params.random_state,
-    ).fit(x[rows.train])
+    forest = fit_forest(x[rows.train], params)
     report("fit", 2, 2)
 
     report("export", 0, 1)

@@ -9,9 +9,11 @@ import typer
 from rich.console import Console
 
 from pipeline.cli import demo as demo_cmd
+from pipeline.cli import evaluate as evaluate_cmd
 from pipeline.cli import kafka as kafka_cmd
 from pipeline.cli import model as model_cmd
 from pipeline.cli import schemas as schemas_cmd
+from pipeline.cli import score as score_cmd
 from pipeline.cli import simulate as simulate_cmd
 from pipeline.cli import train as train_cmd
 from pipeline.cli import worker as worker_cmd
@@ -52,6 +54,8 @@ app.add_typer(model_cmd.model_app, name="model")
 app.command("simulate")(simulate_cmd.simulate)
 app.command("demo")(demo_cmd.demo)
 app.command("train")(train_cmd.train)
+app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("score")(score_cmd.score)
 app.command("worker")(worker_cmd.worker)
 
 
