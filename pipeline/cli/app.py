@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from pipeline.cli import check_data as check_data_cmd
 from pipeline.cli import demo as demo_cmd
 from pipeline.cli import evaluate as evaluate_cmd
 from pipeline.cli import kafka as kafka_cmd
@@ -57,6 +58,7 @@ app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("score")(score_cmd.score)
 app.command("worker")(worker_cmd.worker)
+app.command("check-data")(check_data_cmd.check_data)
 
 
 def main() -> None:
