@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     def worker_dir(self) -> Path:
         return self.home / "worker"
 
+    @property
+    def store_dir(self) -> Path:
+        """The training store's Parquet dataset (``fraudstream store``)."""
+        return self.home / "store"
+
     def decode_limits(self) -> DecodeLimits:
         return DecodeLimits(
             max_payload_bytes=self.max_payload_bytes,

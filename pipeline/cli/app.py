@@ -16,6 +16,7 @@ from pipeline.cli import model as model_cmd
 from pipeline.cli import schemas as schemas_cmd
 from pipeline.cli import score as score_cmd
 from pipeline.cli import simulate as simulate_cmd
+from pipeline.cli import store as store_cmd
 from pipeline.cli import train as train_cmd
 from pipeline.cli import worker as worker_cmd
 from pipeline.cli.context import CliState
@@ -52,7 +53,8 @@ app.add_typer(kafka_cmd.kafka_app, name="kafka")
 app.add_typer(kafka_cmd.topics_app, name="topics")
 app.add_typer(schemas_cmd.schemas_app, name="schemas")
 app.add_typer(model_cmd.model_app, name="model")
-app.command("simulate")(simulate_cmd.simulate)
+app.add_typer(simulate_cmd.simulate_app, name="simulate")
+app.command("store")(store_cmd.store)
 app.command("demo")(demo_cmd.demo)
 app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)

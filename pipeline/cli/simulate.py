@@ -1,4 +1,8 @@
-"""``fraudstream simulate``: a seeded, realistic bank event stream to Parquet or Kafka."""
+"""``fraudstream simulate``: a seeded, realistic bank event stream to Parquet or Kafka.
+
+``simulate`` is also a group: ``fraudstream simulate analysts`` runs the analyst team
+(:mod:`pipeline.cli.analysts`) while ``fraudstream simulate [OPTIONS] [DIR]`` generates.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from pipeline.cli import analysts as analysts_cmd
 from pipeline.cli.context import settings_of
+from pipeline.cli.groups import CommandWithSubcommands
 from pipeline.simulator import (
     MessageStream,
     ParquetSink,
@@ -99,7 +105,12 @@ def simulate(
         False, "--overwrite", help="parquet: replace the events/ and feedback/ datasets in DIR"
     ),
 ) -> None:
-    """Generate a realistic, labelled bank event stream (same seed, same output)."""
+    """Generate a realistic, labelled bank event stream (same seed, same output).
+
+    `fraudstream simulate analysts` runs the analyst team that answers the alerts.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_of(ctx)
     if to is Target.PARQUET:
         if directory is None:
@@ -147,6 +158,16 @@ def simulate(
             )
     elapsed = time.perf_counter() - started
     _summary(simulator.config, simulator.stats, elapsed, to, directory, kafka_counts)
+
+
+simulate_app = typer.Typer(
+    cls=CommandWithSubcommands,
+    callback=simulate,
+    invoke_without_command=True,
+    no_args_is_help=False,
+    subcommand_metavar="[COMMAND [ARGS]...]",
+)
+simulate_app.command("analysts")(analysts_cmd.analysts)
 
 
 def _progress() -> Progress:
