@@ -20,8 +20,17 @@ from models.baseline.onnx_export import Classifier
 from models.baseline.params import BaselineParams
 
 
-def fit_classifier(x: np.ndarray, y: np.ndarray, params: BaselineParams) -> Classifier:
-    """The fraud classifier on rows ``x`` with 0/1 labels ``y``."""
+def fit_classifier(
+    x: np.ndarray,
+    y: np.ndarray,
+    params: BaselineParams,
+    sample_weight: np.ndarray | None = None,
+) -> Classifier:
+    """The fraud classifier on rows ``x`` with 0/1 labels ``y``.
+
+    ``sample_weight`` (one per row) multiplies the class weights, e.g. to up-weight
+    reviewed false positives when a model is retrained.
+    """
     if params.estimator == "hist":
         model: Classifier = HistGradientBoostingClassifier(
             max_iter=params.max_iter,
@@ -33,7 +42,7 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, params: BaselineParams) -> Clas
             early_stopping=params.early_stopping,
             random_state=params.random_state,
         )
-        return model.fit(x, y)
+        return model.fit(x, y, sample_weight=sample_weight)
     model = GradientBoostingClassifier(
         n_estimators=params.max_iter,
         learning_rate=params.learning_rate,
@@ -43,6 +52,8 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, params: BaselineParams) -> Clas
         random_state=params.random_state,
     )
     weights = compute_sample_weight(params.class_weight, y) if params.class_weight else None
+    if sample_weight is not None:
+        weights = sample_weight if weights is None else weights * sample_weight
     return model.fit(x, y, sample_weight=weights)
 
 

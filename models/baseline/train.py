@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,11 +119,22 @@ def train_baseline(
     parent_version: str | None = None,
     promote: bool = True,
     progress: Progress | None = None,
+    event_weights: Mapping[str, float] | None = None,
 ) -> str:
-    """Train, check, register (and by default promote) a baseline; returns its version."""
+    """Train, check, register (and by default promote) a baseline; returns its version.
+
+    ``event_weights`` (event id -> weight, others 1.0) weights the classifier's training rows.
+    """
     params = params or BaselineParams()
     with threadpool_limits(limits=params.threads):
-        return _train(event_log, registry, params, parent_version, promote, progress)
+        return _train(event_log, registry, params, parent_version, promote, progress, event_weights)
+
+
+def _row_weights(event_log: EventLog, weights: Mapping[str, float] | None) -> np.ndarray | None:
+    if not weights:
+        return None
+    ids = event_log.events.get_column("event_id").to_list()
+    return np.array([weights.get(event_id, 1.0) for event_id in ids], dtype=np.float64)
 
 
 def _train(
@@ -133,6 +144,7 @@ def _train(
     parent_version: str | None,
     promote: bool,
     progress: Progress | None,
+    event_weights: Mapping[str, float] | None = None,
 ) -> str:
     report = progress or _no_progress
     spec = FeatureSpec(window=params.window)
@@ -167,7 +179,10 @@ def _train(
         raise TrainingDataError("the validation or test period has no usable events")
 
     report("fit", 0, 2)
-    classifier = fit_classifier(x[rows.train], y[rows.train], params)
+    weights = _row_weights(event_log, event_weights)
+    classifier = fit_classifier(
+        x[rows.train], y[rows.train], params, None if weights is None else weights[rows.train]
+    )
     report("fit", 1, 2)
     forest = fit_forest(x[rows.train], params)
     report("fit", 2, 2)
@@ -212,6 +227,7 @@ def _train(
             "source": event_log.source,
             "events": n,
             "boosting_iterations": iterations,
+            "weighted_events": 0 if weights is None else int((weights != 1.0).sum()),
         },
     )
     report("register", 0, 1)

@@ -13,6 +13,7 @@ from pipeline.cli import demo as demo_cmd
 from pipeline.cli import evaluate as evaluate_cmd
 from pipeline.cli import kafka as kafka_cmd
 from pipeline.cli import model as model_cmd
+from pipeline.cli import retrain as retrain_cmd
 from pipeline.cli import schemas as schemas_cmd
 from pipeline.cli import score as score_cmd
 from pipeline.cli import simulate as simulate_cmd
@@ -61,6 +62,7 @@ app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("score")(score_cmd.score)
 app.command("worker")(worker_cmd.worker)
 app.command("check-data")(check_data_cmd.check_data)
+app.command("retrain")(retrain_cmd.retrain_command)
 
 
 def main() -> None:

@@ -1,0 +1,93 @@
+"""What a retrain does and when a challenger may replace the champion: dataclasses with
+defaults that suit a daily retrain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from data_quality import GateConfig
+from models.baseline import BaselineParams
+from models.retrain.exceptions import RetrainError
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    """The challenger is promoted only when every check holds.
+
+    Scores are compared on each evaluation set (the recent window, the frozen regression
+    set): average precision may not drop by more than ``max_ap_drop``; on the recent window
+    the false-positive rate at the champion's recall must be lower (equal only when both are
+    zero); no scenario's recall may drop by more than ``max_scenario_recall_drop``.
+    """
+
+    max_ap_drop: float = 0.0
+    #: sets on which the false-positive rate at the champion's recall must go down
+    fpr_sets: tuple[str, ...] = ("recent",)
+    #: recall is a fraction: 0.02 is two points
+    max_scenario_recall_drop: float = 0.02
+    #: scenarios with fewer frauds in a set are reported, not tested
+    min_scenario_frauds: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_ap_drop < 0 or not 0 <= self.max_scenario_recall_drop <= 1:
+            raise RetrainError(
+                "PromotionRule.max_ap_drop must be >= 0 and max_scenario_recall_drop within "
+                f"[0, 1], got {self.max_ap_drop} and {self.max_scenario_recall_drop}"
+            )
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    """Every knob of ``retrain``; the defaults need no tuning on a day of store data."""
+
+    gate: GateConfig = field(default_factory=GateConfig)
+    rule: PromotionRule = field(default_factory=PromotionRule)
+    #: hyperparameters of a baseline challenger (window and fractions: the champion's)
+    baseline: BaselineParams = field(default_factory=BaselineParams)
+    #: the most recent share of the new events, held out to compare the two models
+    recent_fraction: float = 0.2
+    #: share of the older accounts (whole histories) replayed into training, against
+    #: forgetting
+    replay_share: float = 0.3
+    #: weight of a reviewed false positive (alerted, then labelled genuine by an analyst)
+    false_positive_weight: float = 5.0
+    #: share of accounts (by a hash of account_id) frozen as the regression set the first
+    #: time retrain runs; never used for training afterwards
+    regression_share: float = 0.1
+    #: fewer new events than this after the champion's training end: train on all the data
+    min_new_events: int = 1_000
+    #: a set with fewer frauds than this is reported but not compared
+    min_set_frauds: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        shares = {
+            "recent_fraction": self.recent_fraction,
+            "replay_share": self.replay_share,
+            "regression_share": self.regression_share,
+        }
+        for name, value in shares.items():
+            if not 0.0 <= value < 1.0:
+                raise RetrainError(f"RetrainConfig.{name} must be within [0, 1), got {value}")
+        if self.recent_fraction == 0.0:
+            raise RetrainError("RetrainConfig.recent_fraction must be > 0: it is the test window")
+        if self.false_positive_weight <= 0:
+            raise RetrainError(
+                f"RetrainConfig.false_positive_weight must be > 0, got {self.false_positive_weight}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recent_fraction": self.recent_fraction,
+            "replay_share": self.replay_share,
+            "false_positive_weight": self.false_positive_weight,
+            "regression_share": self.regression_share,
+            "min_new_events": self.min_new_events,
+            "rule": {
+                "max_ap_drop": self.rule.max_ap_drop,
+                "fpr_sets": list(self.rule.fpr_sets),
+                "max_scenario_recall_drop": self.rule.max_scenario_recall_drop,
+                "min_scenario_frauds": self.rule.min_scenario_frauds,
+            },
+        }

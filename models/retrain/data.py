@@ -1,0 +1,220 @@
+"""The data of a retrain: the frozen regression set, the recent held-out window, the training
+log (new labels + a replay sample of older accounts) and the reviewed false positives."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from models.data import EventLog, load_event_log
+from models.retrain.config import RetrainConfig
+from models.retrain.exceptions import RetrainError
+from schemas import Decision, FeedbackSource, Label
+
+log = logging.getLogger(__name__)
+
+REGRESSION_META = "regression.json"
+FROZEN_DAY = "day=frozen"
+#: salts of the two account hashes (the regression set and the replay sample differ)
+_REGRESSION_SALT = "fraudstream-regression"
+_REPLAY_SALT = "fraudstream-replay"
+ALERTED = (Decision.REVIEW.value, Decision.BLOCK.value)
+
+
+def _bucket(account_id: str | None, salt: str) -> float:
+    """A stable number in [0, 1) per account (the same in every run and Python version)."""
+    digest = hashlib.sha256(f"{salt}\x1f{account_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def account_mask(events: pl.DataFrame, share: float, salt: str) -> pl.Series:
+    """True for the events of the ``share`` of accounts picked by a hash of account_id."""
+    accounts = events.get_column("account_id").unique().to_list()
+    picked = [a for a in accounts if _bucket(a, salt) < share]
+    return events.get_column("account_id").is_in(picked)
+
+
+def subset(event_log: EventLog, events: pl.DataFrame, source: str) -> EventLog:
+    """``events`` (rows of ``event_log`` or another log) with the feedback about them."""
+    events = events.sort(["ts", "event_id"], maintain_order=True)
+    feedback = event_log.feedback
+    if feedback is not None:
+        feedback = feedback.filter(
+            pl.col("event_id").is_in(events.get_column("event_id").implode())
+        )
+    return EventLog(events=events, feedback=feedback, source=source)
+
+
+def _ts(events: pl.DataFrame) -> np.ndarray:
+    return (events.get_column("ts").dt.epoch("us").cast(pl.Float64) / 1e6).to_numpy()
+
+
+# ---- the regression set -------------------------------------------------------------------
+@dataclass(frozen=True)
+class RegressionSet:
+    directory: Path
+    log: EventLog
+    share: float
+    created: bool  # frozen by this run
+
+
+def _write_frozen(event_log: EventLog, directory: Path) -> None:
+    events_dir = directory / "events" / FROZEN_DAY
+    events_dir.mkdir(parents=True, exist_ok=True)
+    event_log.events.write_parquet(events_dir / "part-0.parquet")
+    if event_log.feedback is not None and event_log.feedback.height:
+        feedback_dir = directory / "feedback" / FROZEN_DAY
+        feedback_dir.mkdir(parents=True, exist_ok=True)
+        event_log.feedback.write_parquet(feedback_dir / "part-0.parquet")
+
+
+def regression_set(new: EventLog, directory: Path, share: float) -> RegressionSet:
+    """The frozen regression set in ``directory``; frozen from ``new`` the first time."""
+    meta_path = directory / REGRESSION_META
+    if meta_path.is_file():
+        saved = json.loads(meta_path.read_text(encoding="utf-8"))
+        frozen = load_event_log(directory)
+        return RegressionSet(directory, frozen, float(saved["share"]), created=False)
+    if share <= 0.0:
+        raise RetrainError(
+            f"no regression set in {directory} and regression_share is 0: "
+            "set RetrainConfig.regression_share > 0 for the first retrain"
+        )
+    mask = account_mask(new.events, share, _REGRESSION_SALT)
+    frozen = subset(new, new.events.filter(mask), str(directory))
+    if frozen.events.height == 0:
+        raise RetrainError(f"{new.source} has too few accounts to freeze a regression set")
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_frozen(frozen, directory)
+    meta: dict[str, Any] = {
+        "share": share,
+        "salt": _REGRESSION_SALT,
+        "created_at": datetime.now(UTC).isoformat(),
+        "source": new.source,
+        "events": frozen.events.height,
+        "frauds": int(frozen.labels.fill_null(False).sum()),
+    }
+    meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    log.info("regression set frozen dir=%s events=%d", directory, frozen.events.height)
+    return RegressionSet(directory, load_event_log(directory), share, created=True)
+
+
+def without_regression(event_log: EventLog, regression: RegressionSet) -> EventLog:
+    """``event_log`` without the regression set's accounts nor its events."""
+    events = event_log.events
+    keep = ~account_mask(events, regression.share, _REGRESSION_SALT) & ~events.get_column(
+        "event_id"
+    ).is_in(regression.log.events.get_column("event_id").implode())
+    return subset(event_log, events.filter(keep), event_log.source)
+
+
+# ---- training data and the recent window --------------------------------------------------
+@dataclass(frozen=True)
+class RetrainData:
+    train: EventLog  # what the challenger learns from
+    recent: EventLog  # new data with its history; scored rows: ts >= recent_start
+    recent_start: float  # epoch seconds
+    weights: dict[str, float]  # event id -> weight (reviewed false positives)
+    info: dict[str, Any]
+
+
+def _recent_start(events: pl.DataFrame, fraction: float) -> float:
+    ts = _ts(events)
+    if len(ts) < 10:
+        raise RetrainError(f"only {len(ts)} new events: too few to hold out a recent window")
+    return float(ts[min(len(ts) - 1, int(len(ts) * (1.0 - fraction)))])
+
+
+def reviewed_false_positives(data_dir: Path, event_log: EventLog) -> set[str]:
+    """Events the champion alerted on (the store's ``decision`` column: review or block)
+    that an analyst labelled genuine and that are not fraud in the end."""
+    files = sorted((data_dir / "events").glob("day=*/*.parquet"))
+    frames = [
+        pl.read_parquet(f, columns=["event_id", "decision"], hive_partitioning=False)
+        for f in files
+        if "decision" in pl.read_parquet_schema(f)
+    ]
+    if not frames or event_log.feedback is None:
+        return set()
+    alerted = pl.concat(frames).filter(pl.col("decision").is_in(ALERTED))
+    genuine = event_log.feedback.filter(
+        (pl.col("source") == FeedbackSource.ANALYST.value)
+        & (pl.col("label") == Label.GENUINE.value)
+    ).get_column("event_id")
+    not_fraud = event_log.events.filter(~pl.col("is_fraud").fill_null(False)).get_column("event_id")
+    ids = alerted.get_column("event_id")
+    return set(ids.filter(ids.is_in(genuine.implode()) & ids.is_in(not_fraud.implode())).to_list())
+
+
+def retrain_data(
+    data_dir: Path,
+    new: EventLog,
+    older: EventLog | None,
+    champion_end: datetime | None,
+    config: RetrainConfig,
+) -> RetrainData:
+    """Split ``new`` (regression accounts already removed) into training and recent window.
+
+    Training = the new events since ``champion_end`` before the recent window, plus a
+    ``replay_share`` sample of the older accounts' events (from ``new`` before
+    ``champion_end`` and from ``older``, the champion's own training data, where it
+    precedes ``new``).
+    """
+    recent_start = _recent_start(new.events, config.recent_fraction)
+    ts = _ts(new.events)
+    before_recent = ts < recent_start
+    cutoff = champion_end.timestamp() if champion_end is not None else -np.inf
+    fresh = before_recent & (ts > cutoff)
+    if int(fresh.sum()) < config.min_new_events:
+        log.warning(
+            "few events after the champion's training end fresh=%d min=%d: training on all of %s",
+            int(fresh.sum()),
+            config.min_new_events,
+            new.source,
+        )
+        fresh = before_recent
+    fresh_events = new.events.filter(pl.Series(fresh))
+    old_frames = [new.events.filter(pl.Series(before_recent & ~fresh))]
+    if older is not None:  # only what precedes the new data: one history per account
+        first = new.events.get_column("ts").min()
+        old_frames.append(
+            older.events.filter(
+                (pl.col("ts") < first)
+                & ~pl.col("event_id").is_in(new.events.get_column("event_id").implode())
+            )
+        )
+    old_events = pl.concat(old_frames, how="diagonal_relaxed")
+    replayed = old_events.filter(account_mask(old_events, config.replay_share, _REPLAY_SALT))
+    feedback = [f for f in (new.feedback, older.feedback if older else None) if f is not None]
+    merged = EventLog(
+        events=new.events,
+        feedback=pl.concat(feedback, how="diagonal_relaxed") if feedback else None,
+        source=new.source,
+    )
+    train = subset(
+        merged, pl.concat([replayed, fresh_events], how="diagonal_relaxed"), str(data_dir)
+    )
+
+    fps = reviewed_false_positives(data_dir, new) & set(train.events.get_column("event_id"))
+    weights = dict.fromkeys(sorted(fps), config.false_positive_weight)
+    info = {
+        "new_events": new.events.height,
+        "fresh_training_events": fresh_events.height,
+        "replayed_older_events": replayed.height,
+        "older_events": old_events.height,
+        "training_events": train.events.height,
+        "training_frauds": int(train.labels.fill_null(False).sum()),
+        "reviewed_false_positives": len(weights),
+        "recent_start": datetime.fromtimestamp(recent_start, tz=UTC).isoformat(),
+        "recent_events": int((ts >= recent_start).sum()),
+    }
+    log.info("retrain data %s", " ".join(f"{k}={v}" for k, v in info.items()))
+    return RetrainData(train, new, recent_start, weights, info)
