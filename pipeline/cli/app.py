@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from pipeline.cli import bench as bench_cmd
 from pipeline.cli import check_data as check_data_cmd
 from pipeline.cli import demo as demo_cmd
 from pipeline.cli import evaluate as evaluate_cmd
@@ -54,6 +55,7 @@ app.add_typer(kafka_cmd.kafka_app, name="kafka")
 app.add_typer(kafka_cmd.topics_app, name="topics")
 app.add_typer(schemas_cmd.schemas_app, name="schemas")
 app.add_typer(model_cmd.model_app, name="model")
+app.add_typer(bench_cmd.bench_app, name="bench")
 app.add_typer(simulate_cmd.simulate_app, name="simulate")
 app.command("store")(store_cmd.store)
 app.command("demo")(demo_cmd.demo)

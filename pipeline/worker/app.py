@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 from faust.streams import _current_event
@@ -33,6 +34,8 @@ from schemas import Topic
 log = logging.getLogger(__name__)
 
 METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
+#: exit status of a worker that stopped on an unexpected error in a batch (EX_SOFTWARE)
+EXIT_BATCH_FAILED = 70
 
 
 def _incoming(event: EventT) -> Incoming:
@@ -115,7 +118,10 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     @app.agent(events_topic)
     async def score_events(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_max, settings.batch_within_ms / 1e3):
-            await _score(batch)
+            try:
+                await _score(batch)
+            except Exception as err:  # a bug, a send the broker refused: never ack the batch
+                _fail_stop("score_events", batch, err)
 
     async def _score(batch: Sequence[EventT]) -> None:
         model = holder.model
@@ -148,12 +154,15 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     @app.agent(feedback_topic)
     async def apply_feedback(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_max, 0.05):
-            incoming = [_incoming(e) for e in batch]
-            for msg in incoming:
-                metrics.events_in.labels(msg.topic).inc()
-            out, _valid = engine.apply_feedback(incoming, _bkey(risk))
-            await _dead_letters(out)
-            _write(risk, out.risk, "r:", out, batch)
+            try:
+                incoming = [_incoming(e) for e in batch]
+                for msg in incoming:
+                    metrics.events_in.labels(msg.topic).inc()
+                out, _valid = engine.apply_feedback(incoming, _bkey(risk))
+                await _dead_letters(out)
+                _write(risk, out.risk, "r:", out, batch)
+            except Exception as err:
+                _fail_stop("apply_feedback", batch, err)
 
     @app.task
     async def follow_model_updates() -> None:
@@ -178,7 +187,13 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
 
 
 class _KeyView:
-    """Read a Faust table with str keys (the tables store raw bytes keys)."""
+    """Read a Faust table with str keys (the tables store raw bytes keys).
+
+    A RocksDB store keeps one database per partition and, while an event is current, reads
+    only the database of that event's partition. The engine reads the keys of a whole batch
+    (from several partitions) while Faust's current event is just one of them, so reads are
+    made with no current event: the store then finds the partition that holds the key.
+    """
 
     __slots__ = ("_table",)
 
@@ -186,7 +201,11 @@ class _KeyView:
         self._table = table
 
     def get(self, key: str, default: bytes | None = None) -> bytes | None:
-        value = self._table.get(key.encode())
+        token = _current_event.set(None)
+        try:
+            value = self._table.get(key.encode())
+        finally:
+            _current_event.reset(token)
         return default if value is None else value
 
     def __getitem__(self, key: str) -> bytes:
@@ -203,6 +222,27 @@ class _KeyView:
 
     def __len__(self) -> int:
         return len(self._table)
+
+
+def _fail_stop(agent: str, batch: Sequence[EventT], err: BaseException) -> NoReturn:
+    """End the process at once, as a crash would, on an unexpected error in a batch.
+
+    Faust's ``take_events`` acknowledges a batch when the agent leaves it, even through an
+    exception, and the supervisor restarts the agent on the next batch: the failed batch
+    would be committed without Scores (or with Scores but without the state that records
+    them) while /health still said ready. Exiting without acknowledging makes the batch
+    come back after a restart; events the state already holds are skipped then.
+    """
+    first = batch[0].message if batch else None
+    log.critical(
+        "batch_failed agent=%s events=%d first=%s exit=%d: exiting without acknowledging "
+        "the batch; it is redelivered when the worker starts again",
+        agent, len(batch),
+        f"{first.topic}/{first.partition}@{first.offset}" if first else "-", EXIT_BATCH_FAILED,
+        exc_info=err,
+    )  # fmt: skip
+    logging.shutdown()
+    os._exit(EXIT_BATCH_FAILED)
 
 
 def _set_current_event(event: EventT) -> None:

@@ -85,6 +85,11 @@ class Outcome:
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
 
 
+#: bytes of a dead letter besides its raw base64: the reason (4096 characters, up to 4 bytes
+#: each in UTF-8), the coordinates, the keys
+DEAD_LETTER_OVERHEAD = 17 * 1024
+
+
 def activity_key(partition: int, merchant_id: str) -> str:
     """Merchant velocity is kept per source partition (see docs/ARCHITECTURE.md)."""
     return f"{partition}:{merchant_id}"
@@ -200,7 +205,11 @@ class Engine:
             out.decisions[decision.value] = out.decisions.get(decision.value, 0) + 1
             if msg.timestamp is not None:
                 out.lags.append(max(0.0, now_s - msg.timestamp))
-        out.accounts = {k: profile_to_bytes(p) for k, p in profiles.items()}
+        # only what changed: an account whose events were all redeliveries keeps its value
+        # (and has no source message whose changelog partition the write would go to)
+        out.accounts = {
+            k: profile_to_bytes(p) for k, p in profiles.items() if "a:" + k in out.source
+        }
         out.activity = {k: activity_to_bytes(a) for k, a in merchants.items()}
         out.seconds["decide"] = time.perf_counter() - t2
         return out
@@ -232,12 +241,25 @@ class Engine:
         out.risk = {k: risk_to_bytes(v) for k, v in updated.items()}
         return out, valid
 
-    @staticmethod
-    def _dead_letter(msg: Incoming, err: InvalidRecordError) -> bytes:
+    def raw_cap(self) -> int:
+        """Raw bytes a dead letter keeps: with its base64 (4/3) plus the reason and the
+        coordinates it stays under the payload cap, so a dead letter always fits in a Kafka
+        message and decodes with the same limits as the events."""
+        return max(0, (self.limits.max_payload_bytes - DEAD_LETTER_OVERHEAD) * 3 // 4)
+
+    def _dead_letter(self, msg: Incoming, err: InvalidRecordError) -> bytes:
         log.debug(
             "dead_letter topic=%s partition=%s offset=%s reason=%r",
             msg.topic, msg.partition, msg.offset, err.reason,
         )  # fmt: skip
+        raw, cap = msg.value, self.raw_cap()
+        if raw is not None and len(raw) > cap:
+            # the coordinates point at the whole message for as long as the topic keeps it
+            note = f" [raw truncated to the first {cap} of {len(raw)} bytes]"
+            err = InvalidRecordError(
+                err.reason[: 4096 - len(note)] + note, error_class=err.error_class
+            )
+            raw = raw[:cap]
         return encode(
-            dead_letter(msg.value, err, topic=msg.topic, partition=msg.partition, offset=msg.offset)
+            dead_letter(raw, err, topic=msg.topic, partition=msg.partition, offset=msg.offset)
         )

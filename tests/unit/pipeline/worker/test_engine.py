@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -78,6 +79,25 @@ def test_valid_events_get_one_score_and_bad_ones_a_dead_letter() -> None:
     assert dls[0].error_class == "not_json" and "success" in dls[1].message
 
 
+def test_a_dead_letter_always_fits_under_the_payload_cap() -> None:
+    """A 900 KB message must not make a dead letter too large for Kafka (its base64 would
+    exceed the broker's 1 MB and the send would fail)."""
+    eng = engine()
+    huge = b'{"event_id": "' + b"x" * 900_000 + b'"}'
+    small = b"{oops"
+    batch = [
+        Incoming(Topic.TRANSACTIONS.value, 2, 5, huge),
+        Incoming(Topic.LOGINS.value, 0, 6, small),
+    ]
+    out = eng.score_batch(batch, LinearModel(), {}, {}, {})
+    (_, cls, big_value), (_, _, small_value) = out.dead_letters
+    assert cls == "too_large" and len(big_value) <= eng.limits.max_payload_bytes
+    big = decode(DeadLetter, big_value, eng.limits)
+    assert huge.startswith(base64.b64decode(big.raw)) and len(base64.b64decode(big.raw)) > 0
+    assert f"of {len(huge)} bytes" in big.message and big.source_offset == 5
+    assert base64.b64decode(decode(DeadLetter, small_value).raw) == small  # kept whole
+
+
 def test_redelivered_events_are_not_scored_twice_nor_counted_twice() -> None:
     eng, model = engine(), LinearModel()
     batch = [msg(tx(i, minutes=i), i) for i in range(6)]
@@ -86,7 +106,27 @@ def test_redelivered_events_are_not_scored_twice_nor_counted_twice() -> None:
     accounts.update(first.accounts)
     again = eng.score_batch(batch[3:], model, accounts, {}, {})
     assert again.scores == [] and again.redelivered == 3
-    assert again.accounts["a1"] == first.accounts["a1"]
+    assert again.accounts == {} and again.activity == {}  # nothing changed, nothing to write
+    # a redelivery mixed with a new event of the same account: one write, with its source
+    mixed = eng.score_batch([batch[5], msg(tx(6, minutes=6), 6)], model, accounts, {}, {})
+    assert [decode(Score, v).event_id for _, v in mixed.scores] == ["tx-6"]
+    assert profile_from_bytes(mixed.accounts["a1"]).seen == 7
+
+
+def test_every_state_write_names_the_message_it_comes_from() -> None:
+    """The worker writes each key to the changelog partition of its source message."""
+    eng, model = engine(), LinearModel()
+    first = [msg(tx(i, account=f"a{i % 3}", minutes=i), i) for i in range(6)]
+    accounts: dict[str, bytes] = {}
+    accounts.update(eng.score_batch(first, model, accounts, {}, {}).accounts)
+    # after a restart: a batch of redeliveries (a0, a1) and new events (a1, a2)
+    batch = [first[0], first[1], msg(tx(7, account="a1", minutes=7), 7),
+             msg(tx(8, account="a2", minutes=8), 8)]  # fmt: skip
+    out = eng.score_batch(batch, model, accounts, {}, {})
+    assert set(out.accounts) == {"a1", "a2"}
+    for prefix, writes in (("a:", out.accounts), ("m:", out.activity)):
+        for key in writes:
+            assert 0 <= out.source[prefix + key] < len(batch)
 
 
 def test_engine_state_equals_offline_replay() -> None:

@@ -1,0 +1,152 @@
+"""``fraudstream bench …``: benchmarks that run the real pipeline and report what they measured."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.bench import (
+    Distribution,
+    E2EConfig,
+    E2EReport,
+    IncompleteRunError,
+    Mode,
+    run_e2e,
+    save_report,
+)
+from pipeline.cli.context import settings_of
+
+bench_app = typer.Typer(help="Benchmarks of the running pipeline.", no_args_is_help=True)
+console = Console()
+GUARANTEES = ("at_least_once", "exactly_once")
+
+
+@bench_app.command("e2e")
+def e2e(
+    ctx: typer.Context,
+    events: int = typer.Option(50_000, "--events", min=1, help="events to produce"),
+    rate: float | None = typer.Option(
+        None, "--rate", min=1.0, help="live: events/s [default: as fast as the producer goes]"
+    ),
+    mode: Mode = typer.Option(
+        Mode.DRAIN,
+        "--mode",
+        help="drain: load the topics, then start the worker (capacity); "
+        "live: worker first, then produce at --rate (latency)",
+    ),
+    guarantee: str = typer.Option(
+        "at_least_once", "--guarantee", help="the worker's processing guarantee"
+    ),
+    batch_max: int | None = typer.Option(
+        None, "--batch-max", min=1, help="[default: FRAUDSTREAM_BATCH_MAX]"
+    ),
+    batch_within_ms: float | None = typer.Option(
+        None, "--batch-within-ms", min=0.1, help="[default: FRAUDSTREAM_BATCH_WITHIN_MS]"
+    ),
+    partitions: int | None = typer.Option(
+        None, "--partitions", min=1, help="[default: FRAUDSTREAM_PARTITIONS]"
+    ),
+    store: str | None = typer.Option(None, "--store", help="rocksdb:// or memory://"),
+    accounts: int | None = typer.Option(None, "--accounts", min=10, help="simulated accounts"),
+    seed: int = typer.Option(7, "--seed"),
+    timeout: float = typer.Option(900.0, "--timeout", help="seconds for producing and scoring"),
+    out: Path | None = typer.Option(
+        None, "--out", help="JSON report [default: <home>/bench/e2e-<timestamp>.json]"
+    ),
+    keep: bool = typer.Option(False, "--keep", help="keep the run's broker data and tables"),
+    profile: bool = typer.Option(
+        False, "--profile", help="run the worker under cProfile (<run dir>/worker.prof)"
+    ),
+) -> None:
+    """One worker on its own broker: sustained events/s, produce → score latency, stage costs."""
+    if guarantee not in GUARANTEES:
+        raise typer.BadParameter(f"choose one of {', '.join(GUARANTEES)}", param_hint="--guarantee")
+    if mode is Mode.DRAIN and rate is not None:
+        raise typer.BadParameter("--rate applies to --mode live", param_hint="--rate")
+    settings = settings_of(ctx)
+    config = E2EConfig(
+        events=events, rate=rate, mode=mode, guarantee=guarantee, batch_max=batch_max,
+        batch_within_ms=batch_within_ms, store=store, partitions=partitions, accounts=accounts,
+        seed=seed, timeout_s=timeout, keep=keep, profile=profile,
+    )  # fmt: skip
+    console.rule("[bold]fraudstream bench e2e")
+    report = run_e2e(config, settings, say=console.print)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = save_report(report, out or settings.home / "bench" / f"e2e-{stamp}.json")
+    print_report(report)
+    console.print(f"report: {path}")
+    if not report.complete:
+        raise IncompleteRunError(
+            f"{report.counts['missing']:,} of {report.counts['valid_events']:,} events got no "
+            f"Score; see the worker log in {report.context.get('run_dir')}"
+        )
+
+
+def _ms(d: Distribution | None) -> str:
+    if d is None:
+        return "—"
+    return f"{d.p50:,.1f} / {d.p95:,.1f} / {d.p99:,.1f} / {d.max:,.1f}"
+
+
+def _num(value: float | None, unit: str = "", digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}{unit}"
+
+
+def print_report(report: E2EReport) -> None:
+    c, n, ctx = report.config, report.counts, report.context
+    rate = "max" if c.get("rate") is None else f"{c['rate']:g}/s"
+    table = Table(
+        title=f"{c['mode']} · {c['events']:,} events · {rate} · {c['guarantee']} · "
+        f"batch ≤{c['batch_max']} within {c['batch_within_ms']:g} ms · "
+        f"{c['partitions']} partitions · {c['store']} · {c['model_version']}"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("valid events / scored / missing",
+                  f"{n['valid_events']:,} / {n['scored']:,} / {n['missing']:,}")  # fmt: skip
+    table.add_row("duplicate Scores", f"{n['duplicate_scores']:,}")
+    span = _num(report.scoring_span_s, " s", 1)
+    table.add_row("[bold]sustained events/s[/] (first → last Score)",
+                  f"[bold]{_num(report.events_per_s)}[/] over {span}")  # fmt: skip
+    table.add_row("producer events/s", _num(report.produced_per_s))
+    what = "produce → score" if c["mode"] == "live" else "produce → score (backlog wait)"
+    table.add_row(f"{what}, ms p50/p95/p99/max", _ms(report.latency_ms))
+    table.add_row("produce → Score on Kafka, ms p50/p95/p99/max", _ms(report.delivered_latency_ms))
+    table.add_row("  of which produce → batch start (Kafka hop + batching)", _ms(report.wait_ms))
+    table.add_row("Score.latency_ms (batch in worker) p50/p95/p99/max", _ms(report.in_worker_ms))
+    for stage, us in report.stage_us.items():
+        table.add_row(f"µs/event: {stage}", f"{us:,.1f}")
+    if report.cpu is not None:
+        cpu = report.cpu.to_dict()
+        for name, us in cpu["cpu_us_per_event"].items():
+            cores = cpu["cores_busy"].get(name)
+            table.add_row(f"CPU µs/event: {name} (cores busy)",
+                          f"{_num(us, digits=1)} ({_num(cores, digits=2)})")  # fmt: skip
+    b = report.batch_valid
+    if b is not None:
+        table.add_row("valid events per batch mean / p50 / p99 / max",
+                      f"{b.mean:,.1f} / {b.p50:,.0f} / {b.p99:,.0f} / {b.max:,.0f}")  # fmt: skip
+        table.add_row("batches (scored)", f"{b.count:,}")
+    buckets = report.batch_hist.get("per_bucket", {})
+    table.add_row("batch size histogram (worker)",
+                  " ".join(f"{k}:{v:,.0f}" for k, v in buckets.items() if v))  # fmt: skip
+    load = ctx.get("load_average", {})
+    table.add_row("load average start → end", f"{load.get('start')} → {load.get('end')}")
+    machine = ctx.get("machine", {})
+    table.add_row("machine", f"{machine.get('cpu_model')}, {machine.get('cpus_usable')} CPUs")
+    git = ctx.get("git", {})
+    table.add_row(
+        "commit", f"{git.get('commit', '?')[:12]}{' (dirty)' if git.get('dirty') else ''}"
+    )
+    console.print(table)
+    targets = Table(title="targets")
+    for column in ("target", "goal", "measured", "met"):
+        targets.add_column(column)
+    for t in report.targets:
+        met = {True: "[green]yes", False: "[red]no", None: "[dim]n/a (not this run)"}[t.met]
+        targets.add_row(t.name, t.goal, _num(t.measured, digits=1), met)
+    console.print(targets)
