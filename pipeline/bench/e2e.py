@@ -257,7 +257,9 @@ def run_e2e(
         run.timings["measured_s"] = time.monotonic() - started
         say("reading the topics back …")
         invalid: Counter[str] = Counter()
-        inputs = input_timestamps(bootstrap, settings.decode_limits(), invalid.update)
+        inputs = input_timestamps(
+            bootstrap, settings.decode_limits(), lambda kind: invalid.update([kind])
+        )
         scores = read_scores(bootstrap)
     finally:
         run.close()
