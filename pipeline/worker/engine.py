@@ -149,6 +149,7 @@ class Engine:
                 profiles[record.account_id] = profile
             if profile.has_seen(record.event_id):
                 out.redelivered += 1
+                self._refresh(out, index, msg, record, merchants, activity)
                 continue
             view = EventView.from_record(record)
             counts = merchant_risk = None
@@ -205,14 +206,40 @@ class Engine:
             out.decisions[decision.value] = out.decisions.get(decision.value, 0) + 1
             if msg.timestamp is not None:
                 out.lags.append(max(0.0, now_s - msg.timestamp))
-        # only what changed: an account whose events were all redeliveries keeps its value
-        # (and has no source message whose changelog partition the write would go to)
         out.accounts = {
             k: profile_to_bytes(p) for k, p in profiles.items() if "a:" + k in out.source
         }
         out.activity = {k: activity_to_bytes(a) for k, a in merchants.items()}
         out.seconds["decide"] = time.perf_counter() - t2
         return out
+
+    @staticmethod
+    def _refresh(
+        out: Outcome,
+        index: int,
+        msg: Incoming,
+        record: Transaction | Login,
+        merchants: dict[str, MerchantActivity],
+        activity: Mapping[str, bytes],
+    ) -> None:
+        """A redelivered event: its account and merchant state are written back unchanged.
+
+        After a crash the local store can hold writes whose changelog records were lost with
+        the process; the offsets were not committed, so their events come back and are
+        skipped. Writing the state again puts those values in the changelog, which a
+        restarted or moved worker recovers from.
+        """
+        out.source.setdefault("a:" + record.account_id, index)
+        merchant_id = getattr(record, "merchant_id", None)
+        if merchant_id is None:
+            return
+        key = activity_key(msg.partition, merchant_id)
+        if key not in merchants:
+            raw = activity.get(key)
+            if not raw:
+                return
+            merchants[key] = activity_from_bytes(raw)
+        out.source.setdefault("m:" + key, index)
 
     # ---------------------------------------------------------------- feedback
     def apply_feedback(
