@@ -331,8 +331,11 @@ class LocalBroker:
         return port
 
     def _alive(self, run: RunRecord) -> bool:
-        if self._proc is not None and self._proc.pid == run.pid and self._proc.poll() is not None:
-            return False  # our own child exited (poll() also reaps it)
+        if self._proc is not None and self._proc.pid == run.pid:
+            # our own child: its handle knows (poll() also reaps it). Its /proc command line
+            # is not to be trusted yet: between fork and exec it is still this Python's, and
+            # a busy host can stretch that gap past the first readiness poll.
+            return self._proc.poll() is None
         return broker_process_alive(run.pid, run.config_file)
 
     def _wait_exit(self, run: RunRecord, timeout: float) -> bool:

@@ -180,3 +180,31 @@ def test_stop_kills_a_broker_that_ignores_sigterm(
         assert broker.stop(timeout=0.5) is True
     assert proc.wait(timeout=5) == -9  # SIGKILL
     assert "ignored SIGTERM" in caplog.text
+
+
+def test_own_child_counts_as_alive_before_it_execs_the_jvm(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Between fork and exec the child's command line is still Python's, not the broker's:
+    the broker's own handle must say alive, or a slow exec reads as "exited while starting"
+    and a second broker gets started on the same data dir."""
+    broker = LocalBroker(settings, port=free_port(), data_dir=tmp_path / "data")
+    child = subprocess.Popen([sys.executable, "-c", SLEEPER, "-"], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+        run = RunRecord(
+            pid=child.pid,
+            port=broker.port,
+            controller_port=free_port(),
+            data_dir=str(broker.data_dir),
+            config_file=str(tmp_path / "server.properties"),
+            started_at="2026-11-29T00:00:00+00:00",
+        )
+        broker._proc = child
+        assert broker._alive(run)  # no kafka.Kafka on its command line, yet ours and running
+        child.kill()
+        child.wait(10)
+        assert not broker._alive(run)
+    finally:
+        child.kill()
+        child.wait(10)
