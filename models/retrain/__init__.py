@@ -1,6 +1,6 @@
 """Retrain: gate new data, warm-start a challenger, compare it with the champion, promote."""
 
-from models.retrain.config import PromotionRule, RetrainConfig
+from models.retrain.config import PromotionRule, RetrainConfig, TransformerWarmStart
 from models.retrain.exceptions import RetrainError
 from models.retrain.rule import Check, Comparison, Decision, ModelMetrics, decide
 from models.retrain.run import Outcome, RetrainResult, retrain
@@ -18,6 +18,7 @@ __all__ = [
     "RetrainConfig",
     "RetrainError",
     "RetrainResult",
+    "TransformerWarmStart",
     "WarmStart",
     "WatchConfig",
     "count_labels",

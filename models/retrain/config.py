@@ -38,6 +38,44 @@ class PromotionRule:
 
 
 @dataclass(frozen=True)
+class TransformerWarmStart:
+    """How a transformer challenger is fine-tuned from the champion's weights (the other
+    settings, architecture and window included, are the champion's own)."""
+
+    #: most fine-tuning epochs (early stopping on validation average precision)
+    epochs: int = 3
+    #: a tenth of a fresh model's: the weights move towards the new labels, not away
+    learning_rate: float = 1e-4
+    warmup_steps: int = 20
+    patience: int = 1
+    #: genuine windows drawn per epoch (None: the champion's)
+    genuine_per_epoch: int | None = None
+    #: CPU threads (None: the champion's)
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.learning_rate <= 0 or self.patience < 1:
+            raise RetrainError(
+                "TransformerWarmStart needs epochs >= 0, learning_rate > 0 and patience >= 1, "
+                f"got {self.epochs}, {self.learning_rate} and {self.patience}"
+            )
+
+    def changes(self) -> dict[str, Any]:
+        """The champion's training settings that a warm start replaces."""
+        body: dict[str, Any] = {
+            "epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "warmup_steps": self.warmup_steps,
+            "patience": self.patience,
+        }
+        if self.genuine_per_epoch is not None:
+            body["genuine_per_epoch"] = self.genuine_per_epoch
+        if self.threads is not None:
+            body["threads"] = self.threads
+        return body
+
+
+@dataclass(frozen=True)
 class RetrainConfig:
     """Every knob of ``retrain``; the defaults need no tuning on a day of store data."""
 
@@ -45,6 +83,8 @@ class RetrainConfig:
     rule: PromotionRule = field(default_factory=PromotionRule)
     #: hyperparameters of a baseline challenger (window and fractions: the champion's)
     baseline: BaselineParams = field(default_factory=BaselineParams)
+    #: fine-tuning of a transformer challenger from the champion's weights
+    transformer: TransformerWarmStart = field(default_factory=TransformerWarmStart)
     #: the most recent share of the new events, held out to compare the two models
     recent_fraction: float = 0.2
     #: share of the older accounts (whole histories) replayed into training, against
@@ -84,6 +124,7 @@ class RetrainConfig:
             "false_positive_weight": self.false_positive_weight,
             "regression_share": self.regression_share,
             "min_new_events": self.min_new_events,
+            "transformer": self.transformer.changes(),
             "rule": {
                 "max_ap_drop": self.rule.max_ap_drop,
                 "fpr_sets": list(self.rule.fpr_sets),

@@ -2,8 +2,10 @@
 
 A baseline (gradient boosting + IsolationForest) has no weights worth keeping between days:
 its warm start is a refit on the new labels plus a replay sample of older data, with the
-champion's window and split fractions, reviewed false positives up-weighted. Another kind
-(the transformer, once it can fine-tune from a checkpoint) registers a trainer here.
+champion's window and split fractions, reviewed false positives up-weighted. A transformer
+starts from the champion's saved weights (same fields, window and feature-set hash) and is
+fine-tuned a few epochs at a low learning rate on the same data and weights, without
+pretraining (``models.transformer.warm``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,27 @@ def warm_start_baseline(
     )
 
 
-WARM_STARTS: dict[str, WarmStart] = {"baseline": warm_start_baseline}
+def warm_start_transformer(
+    data: RetrainData, registry: Registry, champion: Manifest, config: RetrainConfig
+) -> str:
+    # imported here: torch (the train extra) is needed only when a transformer is retrained
+    from models.transformer.warm import champion_params
+    from models.transformer.warm import warm_start_transformer as fine_tune
+
+    return fine_tune(
+        data.train,
+        registry,
+        champion,
+        champion_params(champion, **config.transformer.changes()),
+        event_weights=data.weights,
+        promote=False,
+    )
+
+
+WARM_STARTS: dict[str, WarmStart] = {
+    "baseline": warm_start_baseline,
+    "transformer": warm_start_transformer,
+}
 
 
 def train_challenger(

@@ -99,6 +99,8 @@ class _Run:
     seconds: dict[str, float] = field(default_factory=dict)
     best_epoch: int | None = None
     history: list[dict[str, float]] = field(default_factory=list)
+    #: more manifest params (a warm start records its champion and weighted events here)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def y(self) -> np.ndarray:
@@ -354,6 +356,7 @@ def _export_and_register(
             "finetune_best_epoch": run.best_epoch,
             "finetune_history": run.history,
             "seconds": run.seconds,
+            **run.extra,
         },
     )
     report("register", 0, 1)

@@ -128,6 +128,7 @@ def retrain_command(
             defaults,
             gate=GateConfig(time_bounds=settings.decode_limits().time_bounds, now=now),
             baseline=dataclasses.replace(defaults.baseline, threads=threads),
+            transformer=dataclasses.replace(defaults.transformer, threads=threads),
             false_positive_weight=fp_weight,
         )
         with console.status("[bold]retraining[/] on " + str(data_dir)):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.retrain import RetrainConfig, RetrainError, train_challenger
+from models.retrain import WARM_STARTS, RetrainConfig, RetrainError, train_challenger
 from models.retrain.data import RetrainData
 from tests.unit.models.conftest import Trained
 from tests.unit.models.retrain.conftest import FAST
@@ -36,7 +36,10 @@ def test_baseline_challenger_is_registered_with_weights_and_not_promoted(
     assert manifest.sha256 != champion.sha256  # the weights changed the fit
 
 
-def test_unknown_kind_says_how_to_train_it(trained: Trained, tmp_path: Path) -> None:
+def test_unknown_kind_says_how_to_train_it(
+    trained: Trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(WARM_STARTS, "transformer")
     registry = trained.registry_copy(tmp_path / "registry")
     champion = registry.manifest(trained.version).model_copy(update={"kind": "transformer"})
     data = RetrainData(trained.log, trained.log, 0.0, {}, {})
