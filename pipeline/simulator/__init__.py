@@ -7,6 +7,7 @@ and is imported only by whoever sends to Kafka.
 from pipeline.simulator.config import (
     DEFAULT_SCENARIO_MIX,
     BehaviourConfig,
+    Drift,
     Scenario,
     SimulatorConfig,
     parse_delay_range,
@@ -29,6 +30,7 @@ __all__ = [
     "HEADER_SCENARIO",
     "BehaviourConfig",
     "DayOutput",
+    "Drift",
     "MalformedKind",
     "MemorySink",
     "Message",

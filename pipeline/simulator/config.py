@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from pipeline.simulator.catalog import CATEGORIES, CATEGORY_INDEX
 from pipeline.simulator.exceptions import SimulatorConfigError
 
 
@@ -18,6 +19,9 @@ class Scenario(StrEnum):
     COMPROMISED_MERCHANT = "compromised_merchant"
     STOLEN_CARD = "stolen_card"
     IMPOSSIBLE_TRAVEL = "impossible_travel"
+    #: authorised push payment scam: the customer, talked into it, pays a scammer
+    #: (appears only with a :class:`Drift`; never in the default mix)
+    APP_SCAM = "app_scam"
 
 
 #: enough shops for every city of the catalog to have a few shops and a cash machine
@@ -25,6 +29,9 @@ MIN_MERCHANTS = 300
 
 #: scenario code -> its small integer code in the generated columns
 SCENARIO_CODES: dict[Scenario, int] = {s: i for i, s in enumerate(Scenario)}
+
+#: scenarios that exist only from a :class:`Drift`'s start (none in the default stream)
+LATE_SCENARIOS: frozenset[Scenario] = frozenset({Scenario.APP_SCAM})
 
 DEFAULT_SCENARIO_MIX: dict[Scenario, float] = {
     Scenario.CARD_TESTING: 0.25,
@@ -62,6 +69,52 @@ class BehaviourConfig:
 
 
 @dataclass(frozen=True)
+class Drift:
+    """The world changes from day ``start_day`` on (a property of the world, not of a model).
+
+    - Genuine behaviour shifts, each off at a share of 0:
+
+      * a privacy relay (or VPN) becomes popular: ``relay_adopters`` of the customers send
+        ``relay_share`` of their online sessions through a hosting provider's network, as
+        mostly fraudsters (bots, proxies) did before;
+      * a merchant category catches on: ``adopters`` of the customers make
+        ``adoption_share`` of their online payments in ``category`` (say crypto exchanges:
+        high risk, big amounts).
+    - A new fraud scenario (``new_scenario``, by default the APP scam) takes
+      ``new_scenario_share`` of each day's fraud budget; the other scenarios share the rest
+      in their usual mix.
+    """
+
+    start_day: int
+    relay_adopters: float = 0.2
+    relay_share: float = 0.8
+    category: str = "crypto_exchange"
+    adopters: float = 0.0
+    adoption_share: float = 0.4
+    new_scenario: Scenario = Scenario.APP_SCAM
+    new_scenario_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.start_day >= 0, "Drift.start_day must be 0 or more"),
+            (
+                self.category in CATEGORY_INDEX
+                and CATEGORIES[CATEGORY_INDEX[self.category]].kind in ("online", "both"),
+                f"Drift.category {self.category!r} is not an online merchant category",
+            ),
+            (0.0 <= self.adopters <= 1.0, "Drift.adopters must be within [0, 1]"),
+            (0.0 <= self.relay_adopters <= 1.0, "Drift.relay_adopters must be within [0, 1]"),
+            (0.0 <= self.relay_share <= 1.0, "Drift.relay_share must be within [0, 1]"),
+            (0.0 <= self.adoption_share <= 1.0, "Drift.adoption_share must be within [0, 1]"),
+            (0.0 <= self.new_scenario_share <= 1.0, "Drift.new_scenario_share must be in [0, 1]"),
+            (self.new_scenario in LATE_SCENARIOS, "Drift.new_scenario must be a late scenario"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SimulatorConfigError(message)
+
+
+@dataclass(frozen=True)
 class SimulatorConfig:
     """Everything that determines a simulated stream: same config, same bytes."""
 
@@ -85,6 +138,8 @@ class SimulatorConfig:
     #: labels that would arrive after this instant have not arrived yet and are withheld
     not_after: datetime | None = None
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
+    #: a change of the world from some day on (None: the world stays as it is)
+    drift: Drift | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -108,6 +163,14 @@ class SimulatorConfig:
                 and all(w >= 0 for w in self.scenario_mix.values())
                 and sum(self.scenario_mix.values()) > 0,
                 "scenario_mix needs non-negative weights of known scenarios, not all zero",
+            ),
+            (
+                not set(self.scenario_mix) & LATE_SCENARIOS,
+                "scenario_mix cannot hold a late scenario: it appears through a Drift",
+            ),
+            (
+                self.drift is None or self.drift.start_day < self.days,
+                "Drift.start_day must fall within the simulated days",
             ),
         ]
         for ok, message in checks:

@@ -25,7 +25,7 @@ from pipeline.simulator.batch import (
     EventBatch,
     FeedbackBatch,
 )
-from pipeline.simulator.config import SCENARIO_CODES, Scenario, SimulatorConfig
+from pipeline.simulator.config import LATE_SCENARIOS, SCENARIO_CODES, Scenario, SimulatorConfig
 from pipeline.simulator.exceptions import SimulatorError
 from pipeline.simulator.frames import FrameBuilder
 from pipeline.simulator.fraudsters import DayContext, Fraudsters
@@ -85,7 +85,7 @@ def plan(config: SimulatorConfig, start: date) -> tuple[np.ndarray, dict[Scenari
     weights = WEEKDAY_WEIGHT[[(start + timedelta(days=d)).weekday() for d in range(days)]]
     total_fraud = round(config.events * config.fraud_rate)
     genuine = apportion(config.events - total_fraud, weights)
-    scenarios = list(Scenario)
+    scenarios = [s for s in Scenario if s not in LATE_SCENARIOS]
     mix = np.array([config.scenario_mix.get(s, 0.0) for s in scenarios])
     fraud = {}
     for scenario, total in zip(scenarios, apportion(total_fraud, mix).tolist(), strict=True):
@@ -93,6 +93,15 @@ def plan(config: SimulatorConfig, start: date) -> tuple[np.ndarray, dict[Scenari
         if scenario is Scenario.COMPROMISED_MERCHANT and days > COMPROMISE_WARMUP_DAYS:
             w[:COMPROMISE_WARMUP_DAYS] = 0.0
         fraud[scenario] = apportion(total, w)
+    drift = config.drift
+    if drift is not None:  # from its start, the new scenario takes its share of each day
+        late = np.zeros(days, dtype=np.int64)
+        for day in range(drift.start_day, days):
+            old = np.array([fraud[s][day] for s in scenarios])
+            late[day] = round(int(old.sum()) * drift.new_scenario_share)
+            for scenario, cut in zip(scenarios, apportion(int(late[day]), old), strict=True):
+                fraud[scenario][day] -= cut
+        fraud[drift.new_scenario] = late
     return genuine, fraud
 
 
@@ -115,7 +124,15 @@ class Simulator:
             config.behaviour.vpn_account_share,
         )
         self.state = SimState.start(self.population)
-        self.genuine = GenuineActivity(self.population, self.state, config.behaviour)
+        self.genuine = GenuineActivity(
+            self.population,
+            self.state,
+            config.behaviour,
+            drift=config.drift,
+            drift_start_us=self.start_us
+            + (config.drift.start_day if config.drift else 0) * US_PER_DAY,
+            seed=config.seed,
+        )
         self.fraudsters = Fraudsters(self.population, self.state, config.label_delay_days)
         self.genuine_plan, self.fraud_plan = plan(config, self.start_date)
         self.scenarios = build_scenarios(self.fraudsters, self.fraud_plan, self.rngs["scenarios"])
@@ -207,6 +224,8 @@ class Simulator:
         stats.transactions += len(events) - logins
         codes = events["scenario"][events["scenario"] != NOT_FRAUD]
         for scenario, code in SCENARIO_CODES.items():
+            if scenario in LATE_SCENARIOS and scenario not in self.scenarios:
+                continue  # a late scenario is counted only in a stream where it can appear
             stats.fraud[scenario.value] += int((codes == code).sum())
         fraud_labels = int((feedback["label"] == LABEL_FRAUD).sum())
         stats.feedback_fraud += fraud_labels

@@ -13,7 +13,8 @@ import numpy as np
 
 from pipeline.simulator import catalog
 from pipeline.simulator.batch import KIND_LOGIN, EventBatch
-from pipeline.simulator.config import BehaviourConfig
+from pipeline.simulator.config import BehaviourConfig, Drift
+from pipeline.simulator.exceptions import SimulatorConfigError
 from pipeline.simulator.pools import Pool
 from pipeline.simulator.population import (
     MAX_DEVICES,
@@ -42,10 +43,39 @@ def _slots(n: int) -> Pool:
     return Pool.of(np.arange(n), slot_weights(n))
 
 
+class BehaviourShift:
+    """A drift's genuine side: who takes up the category, from when, and its shops."""
+
+    def __init__(self, population: Population, drift: Drift, start_us: int, seed: int) -> None:
+        # its own generator, so the rest of the stream draws exactly what it drew before
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xD71F7,)))
+        self.start = start_us
+        self.share = drift.adoption_share
+        self.adopters = rng.random(len(population.accounts)) < drift.adopters
+        self.relay_share = drift.relay_share
+        self.relay = rng.random(len(population.accounts)) < drift.relay_adopters
+        shops = population.merchants
+        pool = shops.online_by_category.get(catalog.CATEGORY_INDEX[drift.category])
+        if drift.adopters > 0 and (pool is None or not len(pool)):
+            raise SimulatorConfigError(
+                f"no online shop of category {drift.category!r}: use more --merchants"
+            )
+        self.shops: Pool = pool if pool is not None else shops.online
+
+
 class GenuineActivity:
     """Generates the genuine events of a day and updates the state they change."""
 
-    def __init__(self, population: Population, state: SimState, behaviour: BehaviourConfig):
+    def __init__(
+        self,
+        population: Population,
+        state: SimState,
+        behaviour: BehaviourConfig,
+        *,
+        drift: Drift | None = None,
+        drift_start_us: int = 0,
+        seed: int = 0,
+    ):
         self.pop = population
         self.state = state
         self.cfg = behaviour
@@ -63,6 +93,9 @@ class GenuineActivity:
         self.payee_slot = _slots(USUAL_PAYEES)
         self.device_slot = Pool.of(np.arange(MAX_DEVICES), [0.75, 0.2, 0.05])
         self.atm_amounts = Pool.of(ATM_EUR, ATM_P)
+        self.shift = (
+            None if drift is None else BehaviourShift(population, drift, drift_start_us, seed)
+        )
 
     # -- trips ---------------------------------------------------------------------------
 
@@ -161,12 +194,13 @@ class GenuineActivity:
         fresh = np.flatnonzero(new_device)
         device[fresh] = state.new_devices(len(fresh))
         agent[fresh] = rng.integers(0, catalog.GENUINE_USER_AGENTS, len(fresh))
-        ip, asn, ip_city = self._addresses(who, away, city, rng)
+        shift = self.shift if self.shift is not None and day_start >= self.shift.start else None
+        ip, asn, ip_city = self._addresses(who, away, city, rng, shift)
         device[~login] = -1  # card-on-file payments carry no device or address
         ip[~login] = -1
 
         tx = np.flatnonzero(kind != SESSION_LOGIN)
-        txs = self._transactions(who[tx], kind[tx], city[tx], away[tx], rng)
+        txs = self._transactions(who[tx], kind[tx], city[tx], away[tx], rng, shift)
         txs.cols["ts"] = ts[tx]
         txs.cols["device"] = device[tx]
         txs.cols["ip"] = ip[tx]
@@ -182,7 +216,14 @@ class GenuineActivity:
         state.adopt_devices(who[fresh], device[fresh], agent[fresh])
         return batch
 
-    def _addresses(self, who: np.ndarray, away: np.ndarray, city: np.ndarray, rng):
+    def _addresses(
+        self,
+        who: np.ndarray,
+        away: np.ndarray,
+        city: np.ndarray,
+        rng: np.random.Generator,
+        shift: BehaviourShift | None = None,
+    ):
         """IP, ASN and the city the IP geolocates to, per session."""
         acc, world = self.pop.accounts, self.pop.world
         n = len(who)
@@ -207,6 +248,12 @@ class GenuineActivity:
         ip[vpn] = world.hosting_prefix[h] | host[vpn]
         asn[vpn] = world.hosting_asn[h]
         ip_city[vpn] = world.hosting_city[h]
+        if shift is not None and shift.relay.any():  # the relay's adopters, from its start
+            relay = shift.relay[who] & ~vpn & (rng.random(n) < shift.relay_share)
+            h = rng.integers(0, len(world.hosting_asn), int(relay.sum()))
+            ip[relay] = world.hosting_prefix[h] | host[relay]
+            asn[relay] = world.hosting_asn[h]
+            ip_city[relay] = world.hosting_city[h]
         return ip, asn, ip_city
 
     def _pick(self, pools: list[Pool], city: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -216,7 +263,9 @@ class GenuineActivity:
             out[where] = pools[c].sample(rng, int(where.sum()))
         return out
 
-    def _transactions(self, who, kind, city, away, rng: np.random.Generator) -> EventBatch:
+    def _transactions(
+        self, who, kind, city, away, rng: np.random.Generator, shift: BehaviourShift | None = None
+    ) -> EventBatch:
         acc, shops, b = self.pop.accounts, self.pop.merchants, self.cfg
         n = len(who)
         card = acc.cards[who, 0].copy()
@@ -242,6 +291,9 @@ class GenuineActivity:
         merchant[usual] = acc.usual_online[who[usual], self.online_slot.sample(rng, usual.sum())]
         other = ecom & ~usual
         merchant[other] = shops.online.sample(rng, int(other.sum()))
+        if shift is not None and shift.adopters.any():  # online payments go to the new habit
+            adopt = ecom & shift.adopters[who] & (rng.random(n) < shift.share)
+            merchant[adopt] = shift.shops.sample(rng, int(adopt.sum()))
 
         transfer = kind == SESSION_TRANSFER
         category = shops.category[merchant]

@@ -32,6 +32,7 @@ from pipeline.simulator.cloned import CompromisedMerchant, ImpossibleTravel
 from pipeline.simulator.config import Scenario
 from pipeline.simulator.fraudsters import DayContext, FraudRows, FraudScenario, Fraudsters
 from pipeline.simulator.population import SESSION_TRANSFER
+from pipeline.simulator.scam import AppScam
 from pipeline.simulator.state import US_PER_HOUR, US_PER_MINUTE, US_PER_SECOND
 
 
@@ -231,10 +232,13 @@ def build_scenarios(
 ) -> dict[Scenario, FraudScenario]:
     """The scenarios in a fixed order; ``plan`` holds each one's fraud events per day."""
     compromised = plan[Scenario.COMPROMISED_MERCHANT]
-    return {
+    scenarios: dict[Scenario, FraudScenario] = {
         Scenario.CARD_TESTING: CardTesting(fraudsters),
         Scenario.ACCOUNT_TAKEOVER: AccountTakeover(fraudsters),
         Scenario.COMPROMISED_MERCHANT: CompromisedMerchant(fraudsters, compromised, rng),
         Scenario.STOLEN_CARD: StolenCard(fraudsters),
         Scenario.IMPOSSIBLE_TRAVEL: ImpossibleTravel(fraudsters),
     }
+    if Scenario.APP_SCAM in plan:  # a late scenario: only in a stream with a Drift
+        scenarios[Scenario.APP_SCAM] = AppScam(fraudsters)
+    return scenarios
