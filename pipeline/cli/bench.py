@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from models.baseline import BaselineParams
 from pipeline.bench import (
     Distribution,
     E2EConfig,
@@ -18,7 +19,11 @@ from pipeline.bench import (
     run_e2e,
     save_report,
 )
+from pipeline.bench.continual import MODELS as CONTINUAL_MODELS
+from pipeline.bench.continual import REPORT_JSON, REPORT_MD, ContinualConfig, run_continual
+from pipeline.bench.continual_world import SHIFTS, WorldConfig
 from pipeline.cli.context import settings_of
+from pipeline.cli.progress import StageProgress, stage_progress
 
 bench_app = typer.Typer(help="Benchmarks of the running pipeline.", no_args_is_help=True)
 console = Console()
@@ -149,4 +154,90 @@ def print_report(report: E2EReport) -> None:
     for t in report.targets:
         met = {True: "[green]yes", False: "[red]no", None: "[dim]n/a (not this run)"}[t.met]
         targets.add_row(t.name, t.goal, _num(t.measured, digits=1), met)
+    console.print(targets)
+
+
+@bench_app.command("continual")
+def continual(
+    ctx: typer.Context,
+    events: int = typer.Option(150_000, "--events", min=1_000, help="events per period"),
+    days: int = typer.Option(14, "--days", min=3, help="days per period"),
+    model: str = typer.Option("baseline", "--model", help="champion kind: baseline or transformer"),
+    seed: int = typer.Option(7, "--seed", help="the simulated world's seed"),
+    shift: str = typer.Option(
+        "relay", "--shift", help="genuine shift: relay (hosting networks) or category"
+    ),
+    fp_weight: float = typer.Option(
+        5.0, "--fp-weight", min=0.001, help="retrain: weight of a reviewed false positive"
+    ),
+    replay_share: float = typer.Option(
+        0.3,
+        "--replay-share",
+        min=0.0,
+        max=0.99,
+        help="retrain: share of period-1 accounts replayed",
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for training"),
+    out: Path | None = typer.Option(
+        None, "--out", help="run folder [default: <home>/bench/continual-<timestamp>]"
+    ),
+) -> None:
+    """Train on period 1, let drift and analysts happen in period 2, retrain, score period 3."""
+    if model not in CONTINUAL_MODELS:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(CONTINUAL_MODELS)}", param_hint="--model"
+        )
+    if shift not in SHIFTS:
+        raise typer.BadParameter(f"choose one of {', '.join(SHIFTS)}", param_hint="--shift")
+    settings = settings_of(ctx)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    folder = out or settings.home / "bench" / f"continual-{stamp}"
+    config = ContinualConfig(
+        world=WorldConfig(events=events, days=days, seed=seed, shift=shift),
+        model=model,
+        baseline=BaselineParams(threads=threads),
+        transformer={"threads": threads} if model == "transformer" else {},
+        false_positive_weight=fp_weight,
+        replay_share=replay_share,
+    )
+    console.rule("[bold]fraudstream bench continual")
+    with stage_progress(console) as bars:
+        report = run_continual(config, folder, progress=StageProgress(bars), say=console.print)
+    print_continual(report)
+    console.print(f"report: {folder / REPORT_JSON} and {folder / REPORT_MD}")
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def print_continual(report: dict) -> None:
+    p3 = report.get("period3")
+    if p3 is None:
+        console.print(f"[red]no challenger: {report['retrain']['headline']}")
+        return
+    eq = p3["equal_recall"]
+    table = Table(title=f"period 3 at the champion's recall {_pct(eq['recall'], 1)}")
+    for column in ("measure", "champion", "challenger"):
+        table.add_column(column, justify="right" if column != "measure" else "left")
+    ap = p3["average_precision"]
+    table.add_row("average precision", f"{ap['champion']:.4f}", f"{ap['challenger']:.4f}")
+    for key in ("fpr", "fpr_segment", "fpr_elsewhere", "alert_rate"):
+        table.add_row(key, _pct(eq["champion"][key], 3), _pct(eq["challenger"][key], 3))
+    budget = p3["equal_alert_rate"]
+    for name, c in sorted(budget["champion"]["scenarios"].items()):
+        n = budget["challenger"]["scenarios"].get(name, {})
+        table.add_row(
+            f"recall {name} (at alert rate {_pct(budget['alert_rate'], 3)})",
+            _pct(c["recall"], 1),
+            _pct(n.get("recall"), 1),
+        )
+    console.print(table)
+    targets = Table(title="targets")
+    for column in ("target", "goal", "measured", "met"):
+        targets.add_column(column)
+    for t in report["targets"]:
+        value = t["measured"]
+        shown = "—" if value is None else f"{value * 100:+.1f}"
+        targets.add_row(t["name"], t["goal"], shown, "[green]yes" if t["met"] else "[red]no")
     console.print(targets)

@@ -15,7 +15,13 @@ import numpy as np
 from pipeline.simulator import catalog
 from pipeline.simulator.batch import KIND_TRANSACTION, NOT_FRAUD, EventBatch
 from pipeline.simulator.config import Scenario
-from pipeline.simulator.fraudsters import Address, DayContext, FraudRows, FraudScenario
+from pipeline.simulator.fraudsters import (
+    Address,
+    DayContext,
+    FraudRows,
+    FraudScenario,
+    Fraudsters,
+)
 from pipeline.simulator.population import SESSION_TRANSFER
 from pipeline.simulator.state import US_PER_MINUTE
 
@@ -28,7 +34,7 @@ ABROAD_SHARE = 0.6
 class AppScam(FraudScenario):
     scenario = Scenario.APP_SCAM
 
-    def __init__(self, fraudsters) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, fraudsters: Fraudsters) -> None:
         super().__init__(fraudsters)
         self._payees: np.ndarray | None = None  # drawn at the first incident
 
