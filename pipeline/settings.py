@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         return self.home / "worker"
 
     @property
+    def worker_data_dir(self) -> Path:
+        """This worker's local table store: one per worker id and web port, as two workers on
+        one host need their own RocksDB files and a restarted worker finds its own again."""
+        return self.worker_dir / f"{self.worker_id}-{self.web_port}"
+
+    @property
     def store_dir(self) -> Path:
         """The training store's Parquet dataset (``fraudstream store``)."""
         return self.home / "store"

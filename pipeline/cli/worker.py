@@ -19,7 +19,8 @@ def worker(
     """Score transactions and logins from Kafka until stopped (Ctrl-C / SIGTERM)."""
     from faust import Worker  # faust is heavy to import: only the worker pays for it
 
-    from pipeline.worker.app import create_app
+    from pipeline.kafka import create_topics
+    from pipeline.worker.app import changelog_topics, create_app
     from pipeline.worker.models import ModelHolder
 
     settings = settings_of(ctx)
@@ -32,4 +33,17 @@ def worker(
         f"broker={settings.kafka_bootstrap} web=http://127.0.0.1:{settings.web_port}"
     )
     app = create_app(settings, holder)
-    Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+    # The tables' changelogs exist before the worker joins the group: Faust would create
+    # them itself, but a GlobalTable assigned before its changelog exists fails its start.
+    create_topics(
+        settings.kafka_bootstrap,
+        settings.partitions,
+        settings.replication_factor,
+        topics=changelog_topics(app),
+        configs={"cleanup.policy": "compact"},
+    )
+    runner = Worker(app, loglevel="WARNING", quiet=True)
+    # Faust's terminal spinner turns the root logger to DEBUG so that every log record can
+    # tick it: each debug line of Faust and aiokafka would be built for nothing.
+    runner.spinner = None
+    runner.execute_from_commandline()

@@ -117,21 +117,26 @@ def create_topics(
     replication_factor: int = 1,
     topics: Iterable[str] = ALL_TOPICS,
     timeout_s: float = 30.0,
+    configs: dict[str, str] | None = None,
 ) -> TopicsResult:
     """Create ``topics``, leaving existing ones alone, and wait until every one has leaders.
 
     Idempotent: a topic that already exists counts as done, even with another partition
     count; such topics are reported in ``mismatched`` (co-partitioned topics must agree).
+    ``configs`` (e.g. ``{"cleanup.policy": "compact"}``) apply to the topics created here.
     """
     names = list(dict.fromkeys(topics))
     if not names:
         return TopicsResult(created=(), existing=())
     # model updates need one total order: a single partition
     wanted = {name: 1 if name == Topic.MODEL_UPDATES.value else partitions for name in names}
-    request = {
+    request: dict[str, dict[str, object]] = {
         name: {"num_partitions": n, "replication_factor": replication_factor}
         for name, n in wanted.items()
     }
+    if configs:
+        for options in request.values():
+            options["configs"] = dict(configs)
     timeout_ms = int(timeout_s * 1000)
     created: list[str] = []
     existing: list[str] = []

@@ -13,7 +13,6 @@ Record mirroring a pydantic model.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import weakref
@@ -29,6 +28,7 @@ from pipeline.settings import Settings
 from pipeline.worker.engine import Engine, Incoming, Outcome
 from pipeline.worker.metrics import WorkerMetrics
 from pipeline.worker.models import ModelHolder
+from pipeline.worker.sending import BatchSender, delivered
 from schemas import Topic
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,12 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
             if v is not None
         },
     )
+    settings.worker_data_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
     app = faust.App(
         settings.worker_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store=settings.store,
-        datadir=str(settings.worker_dir),
+        datadir=str(settings.worker_data_dir),
         topic_partitions=settings.partitions,
         processing_guarantee=settings.processing_guarantee,
         key_serializer="raw",
@@ -88,9 +89,9 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
            "value_serializer": "raw"}  # fmt: skip
     events_topic = app.topic(Topic.TRANSACTIONS.value, Topic.LOGINS.value, **raw)
     feedback_topic = app.topic(Topic.FEEDBACK.value, **raw)
-    scores = app.topic(Topic.SCORES.value, **raw)
-    alerts = app.topic(Topic.ALERTS.value, **raw)
-    deadletter = app.topic(Topic.DEADLETTER.value, **raw)
+    # Scores and alerts bypass Faust's per-message send path: one record batch per
+    # partition on the app's own producer (started with the app, so resolved per call)
+    sender = BatchSender(lambda: app.producer._ensure_producer())
 
     stored = {"key_type": bytes, "value_type": bytes}  # bytes types = raw serialisers
     accounts = app.Table("accounts", partitions=settings.partitions, **stored)
@@ -100,11 +101,14 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     def _bkey(table: Any) -> _KeyView:
         return _KeyView(table)
 
-    async def _dead_letters(out: Outcome) -> None:
-        for msg, error_class, value in out.dead_letters:
-            await deadletter.send(key=None, value=value)
+    async def _dead_letters(out: Outcome) -> list[Any]:
+        futures = await sender.send(
+            Topic.DEADLETTER.value, [(None, v) for _, _, v in out.dead_letters]
+        )
+        for msg, error_class, _value in out.dead_letters:
             metrics.dead_letters.labels(msg.topic, error_class).inc()
             metrics.events_out.labels(Topic.DEADLETTER.value).inc()
+        return futures
 
     def _write(
         table: Any, writes: dict[str, bytes], prefix: str, out: Outcome, batch: Sequence[EventT]
@@ -131,11 +135,10 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         out = engine.score_batch(incoming, model, _bkey(accounts), _bkey(activity), _bkey(risk))
         # outputs first, acknowledged by the broker, then the state that records them:
         # a crash in between replays the events, and the state says none was scored.
-        futures = [await scores.send(key=k, value=v) for k, v in out.scores]
-        futures += [await alerts.send(key=k, value=v) for k, v in out.alerts]
-        await _dead_letters(out)
-        if futures:
-            await asyncio.gather(*futures)
+        futures = await sender.send(Topic.SCORES.value, out.scores)
+        futures += await sender.send(Topic.ALERTS.value, out.alerts)
+        futures += await _dead_letters(out)
+        await delivered(futures)
         _write(accounts, out.accounts, "a:", out, batch)
         _write(activity, out.activity, "m:", out, batch)
         metrics.events_out.labels(Topic.SCORES.value).inc(len(out.scores))
@@ -159,7 +162,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
                 for msg in incoming:
                     metrics.events_in.labels(msg.topic).inc()
                 out, _valid = engine.apply_feedback(incoming, _bkey(risk))
-                await _dead_letters(out)
+                await delivered(await _dead_letters(out))
                 _write(risk, out.risk, "r:", out, batch)
             except Exception as err:
                 _fail_stop("apply_feedback", batch, err)
@@ -184,6 +187,11 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     app.fraudstream_metrics = metrics  # type: ignore[attr-defined]
     app.fraudstream_holder = holder  # type: ignore[attr-defined]
     return app
+
+
+def changelog_topics(app: faust.App) -> list[str]:
+    """The changelog topics of the app's tables (compacted; one per table)."""
+    return sorted(table.changelog_topic.get_topic_name() for table in app.tables.values())
 
 
 class _KeyView:
