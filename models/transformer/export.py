@@ -5,10 +5,13 @@ The served graph takes the worker's arrays — ``cat`` int64 [B,K,Fc], ``num`` f
 ``anomaly_score`` [B]: exactly what :class:`models.serving.OnnxScorer` feeds and reads.
 The batch axis is dynamic, K is fixed (the scorer pads or trims to the manifest's window).
 
-The export uses torch's TorchScript-based exporter (``dynamo=False``): it handles the dynamic
-batch through ``dynamic_axes`` and needs nothing beyond torch, whereas the torch.export-based
-default needs the extra ``onnxscript`` package. Attention runs as plain MatMul/Softmax
-("eager") in the exported graph.
+The exported module is :class:`models.transformer.inference.InferenceModule`: the same
+weights and arithmetic as :meth:`FraudSeqModel.serve`, laid out for ONNX Runtime's CPU
+kernels (fused query/key/value projection, the last layer on the two read positions, no
+SkipLayerNormalization fusion); the parity checks hold it to torch. The export uses torch's
+TorchScript-based exporter (``dynamo=False``): it handles the dynamic batch through
+``dynamic_axes`` and needs nothing beyond torch, whereas the torch.export-based default
+needs the extra ``onnxscript`` package. Attention runs as plain MatMul/Softmax.
 
 Quantization is ONNX Runtime's dynamic int8 on MatMul/Gemm weights only: activations are
 quantized per call, the attention products (two activations) and the embedding lookups
@@ -27,11 +30,11 @@ import onnx
 import onnxruntime as ort
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
-from torch import nn
 
 from models.exceptions import ParityError
 from models.manifest import WINDOW_INPUTS, OutputNames
 from models.serving.onnx_scorer import session_options
+from models.transformer.inference import InferenceModule, unfuse_skip_layer_norm
 from models.transformer.modeling import FraudSeqModel
 from models.transformer.windows import Windows, batches
 
@@ -42,25 +45,10 @@ OPSET = 17
 QUANTIZED_OPS = ["MatMul", "Gemm"]
 
 
-class ServingModule(nn.Module):
-    """(cat, num, mask) -> (fraud probability [B], anomaly score [B]) in one pass."""
-
-    def __init__(self, model: FraudSeqModel) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(
-        self, cat: torch.Tensor, num: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.model.serve(cat, num, mask)
-
-
 def export_onnx(model: FraudSeqModel, path: Path, metadata: dict[str, str]) -> onnx.ModelProto:
-    """Write the fp32 graph of ``model`` to ``path`` (dynamic batch, K fixed)."""
+    """Write the fp32 inference graph of ``model`` to ``path`` (dynamic batch, K fixed)."""
     config = model.config
     model.eval()
-    previous = model.encoder.config._attn_implementation
-    model.encoder.set_attn_implementation("eager")
     k = config.window
     example = (
         torch.zeros(2, k, config.n_categorical, dtype=torch.long),
@@ -68,22 +56,20 @@ def export_onnx(model: FraudSeqModel, path: Path, metadata: dict[str, str]) -> o
         torch.ones(2, k, dtype=torch.long),
     )
     dynamic = {name: {0: "batch"} for name in (*WINDOW_INPUTS, *_output_names())}
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(
-                ServingModule(model).eval(),  # the exporter restores the wrapper's mode
-                example,
-                str(path),
-                dynamo=False,
-                input_names=list(WINDOW_INPUTS),
-                output_names=_output_names(),
-                dynamic_axes=dynamic,
-                opset_version=OPSET,
-            )
-    finally:
-        model.encoder.set_attn_implementation(previous)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            InferenceModule(model).eval(),  # the exporter restores the wrapper's mode
+            example,
+            str(path),
+            dynamo=False,
+            input_names=list(WINDOW_INPUTS),
+            output_names=_output_names(),
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+        )
     graph = onnx.load(str(path))
+    unfuse_skip_layer_norm(graph)
     for name, value in metadata.items():
         entry = graph.metadata_props.add()
         entry.key, entry.value = name, value
