@@ -102,15 +102,16 @@ class AccountProfile:
         self.num[slot] = num
         self.seen += 1
 
-    def tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The last ``window`` tokens, oldest first and left-padded: (cat, num, mask)."""
-        k = self.window
+    def tokens(self, positions: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The last ``positions`` tokens (default: the whole window), oldest first and
+        left-padded: (cat, num, mask). A model that reads only the scored event asks for 1."""
+        k = self.window if positions is None else min(max(positions, 1), self.window)
         n = min(self.seen, k)
         cat = np.zeros((k, N_CAT), dtype=np.int64)
         num = np.zeros((k, N_NUM), dtype=np.float32)
         mask = np.zeros(k, dtype=np.int64)
         if n:
-            order = [(self.seen - n + i) % k for i in range(n)]
+            order = [(self.seen - n + i) % self.window for i in range(n)]
             cat[k - n :] = self.cat[order]
             num[k - n :] = self.num[order]
             mask[k - n :] = 1

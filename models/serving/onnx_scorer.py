@@ -115,6 +115,11 @@ class OnnxScorer:
         ]
         self._flat = tuple(self.manifest.inputs) == FEATURES_INPUTS
 
+    @property
+    def positions(self) -> int:
+        """A flat-features model reads only the scored event; a sequence model its window."""
+        return 1 if self._flat else self.window
+
     @classmethod
     def load(
         cls,

@@ -15,6 +15,9 @@ class Scorer(Protocol):
     ``cat`` [B,K,Fc] int64, ``num`` [B,K,Fn] float32, ``mask`` [B,K] int64, oldest token
     first, left padded, the scored event last. Returns (fraud probability [B] in [0, 1],
     anomaly score [B], higher = more unusual).
+
+    A scorer that reads only the last positions of a window may say how many in a
+    ``positions`` attribute (1: the scored event only); the stream then builds no more.
     """
 
     version: str

@@ -35,6 +35,7 @@ def test_loads_the_current_model_and_scores_probabilities(trained: Trained, wind
     assert isinstance(scorer, Scorer)
     assert scorer.version == trained.version
     assert scorer.window == FeatureSpec().window
+    assert scorer.positions == 1  # a flat-features baseline reads the scored event only
     assert set(scorer.thresholds) == {"transaction", "login"}
     assert scorer.sha256 == Registry(trained.registry_root).manifest(trained.version).sha256
     cat, num, mask, _ = windows

@@ -162,3 +162,29 @@ def test_feedback_updates_merchant_risk_once_per_event() -> None:
     bad = Incoming(Topic.FEEDBACK.value, 0, 5, b'{"label": "maybe"}', None)
     out, valid = engine().apply_feedback([bad], {})
     assert valid == [] and len(out.dead_letters) == 1
+
+
+class LastTokenModel(LinearModel):
+    """The same model, saying it reads only the scored event (as the baseline does)."""
+
+    positions = 1
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def score(self, cat: np.ndarray, num: np.ndarray, mask: np.ndarray):
+        self.shapes.append(cat.shape)
+        return super().score(cat, num, mask)
+
+
+def test_a_model_that_reads_the_last_token_gets_only_that_and_the_same_scores() -> None:
+    batch = [msg(tx(i, account=f"a{i % 3}", minutes=i), i) for i in range(12)]
+    full = engine().score_batch(batch, LinearModel(), {}, {}, {})
+    model = LastTokenModel()
+    short = engine().score_batch(batch, model, {}, {}, {})
+    assert model.shapes and all(shape[1] == 1 for shape in model.shapes)
+    strip = ("latency_ms", "scored_at")
+    assert [
+        {k: v for k, v in orjson.loads(s).items() if k not in strip} for _, s in full.scores
+    ] == [{k: v for k, v in orjson.loads(s).items() if k not in strip} for _, s in short.scores]
+    assert full.accounts == short.accounts
