@@ -11,6 +11,10 @@ from models.baseline import BaselineParams
 from models.retrain.exceptions import RetrainError
 
 
+#: the sets a challenger is compared on (models.retrain.run)
+EVALUATION_SETS = ("recent", "regression")
+
+
 @dataclass(frozen=True)
 class PromotionRule:
     """The challenger is promoted only when every check holds.
@@ -34,6 +38,12 @@ class PromotionRule:
             raise RetrainError(
                 "PromotionRule.max_ap_drop must be >= 0 and max_scenario_recall_drop within "
                 f"[0, 1], got {self.max_ap_drop} and {self.max_scenario_recall_drop}"
+            )
+        unknown = sorted(set(self.fpr_sets) - set(EVALUATION_SETS))
+        if unknown:
+            raise RetrainError(
+                f"PromotionRule.fpr_sets names unknown sets {unknown}; the sets are "
+                f"{', '.join(EVALUATION_SETS)}"
             )
 
 

@@ -14,7 +14,15 @@ from rich.table import Table
 
 from data_quality import GateConfig
 from models.registry import Registry
-from models.retrain import Outcome, RetrainConfig, RetrainResult, WatchConfig, retrain, watch
+from models.retrain import (
+    Outcome,
+    PromotionRule,
+    RetrainConfig,
+    RetrainResult,
+    WatchConfig,
+    retrain,
+    watch,
+)
 from pipeline.cli.context import settings_of
 from pipeline.kafka.publish import publish_model_update
 from schemas import FraudstreamError
@@ -95,6 +103,22 @@ def retrain_command(
         5.0, "--fp-weight", help="training weight of reviewed false positives"
     ),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for training"),
+    max_ap_drop: float = typer.Option(
+        PromotionRule.max_ap_drop,
+        "--max-ap-drop",
+        help="promotion rule: largest average-precision drop allowed on any set",
+    ),
+    max_scenario_recall_drop: float = typer.Option(
+        PromotionRule.max_scenario_recall_drop,
+        "--max-scenario-recall-drop",
+        help="promotion rule: largest recall drop of any fraud scenario (0.02 = 2 points)",
+    ),
+    fpr_sets: str = typer.Option(
+        ",".join(PromotionRule.fpr_sets),
+        "--fpr-sets",
+        help="promotion rule: sets (recent, regression) where the false-positive rate at the "
+        "champion's recall must go down; empty for none",
+    ),
     watch_mode: bool = typer.Option(
         False, "--watch", help="keep running: retrain on new labels or after a period"
     ),
@@ -115,6 +139,14 @@ def retrain_command(
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
     data_dir = data or settings.store_dir
     registry = Registry(settings.registry_dir)
+    try:
+        rule = PromotionRule(
+            max_ap_drop=max_ap_drop,
+            max_scenario_recall_drop=max_scenario_recall_drop,
+            fpr_sets=tuple(name.strip() for name in fpr_sets.split(",") if name.strip()),
+        )
+    except FraudstreamError as err:
+        raise typer.BadParameter(str(err)) from err
 
     def once() -> RetrainResult:
         now = datetime.now(UTC)
@@ -130,6 +162,7 @@ def retrain_command(
             baseline=dataclasses.replace(defaults.baseline, threads=threads),
             transformer=dataclasses.replace(defaults.transformer, threads=threads),
             false_positive_weight=fp_weight,
+            rule=rule,
         )
         with console.status("[bold]retraining[/] on " + str(data_dir)):
             result = retrain(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import polars as pl
 import pytest
 from kafka import TopicPartition
@@ -33,7 +34,7 @@ from pipeline.kafka.ports import free_port
 from pipeline.kafka.publish import publish_model_update
 from pipeline.simulator.malformed import HEADER as MALFORMED_HEADER
 from pipeline.worker.engine import Engine, Incoming
-from schemas import DeadLetter, Decision, DecodeLimits, Score, Topic, decode
+from schemas import DeadLetter, Decision, DecodeLimits, Score, Topic, Transaction, decode, encode
 from schemas.features import DEFAULT_WINDOW
 from tests.integration.clients import produce
 from tests.integration.polling import poll_until
@@ -526,3 +527,74 @@ def test_hot_swap_mid_stream_and_tampered_model_refused(stage: Stage, trained: T
     assert metric(m, "fraudstream_model_updates_total", outcome="refused") == 1
     assert metric(m, "fraudstream_model_info", version=b) == 1
     assert registry.current() == b
+
+
+# ---------------------------------------------------------------------------- 4
+def test_retrain_promotion_reaches_the_running_worker(stage: Stage, trained: Trained) -> None:
+    """`fraudstream retrain` promotes a challenger while a worker scores a live stream: the
+    ModelUpdate it publishes reaches the worker, which swaps between batches; Scores after
+    the swap carry the challenger's version and no event is lost or scored twice.
+
+    The rule is relaxed on the command line (any AP drop, no FPR check) so that promotion
+    does not hang on how two baselines on simulated data happen to compare: this test is
+    about the path from a promotion to a running worker; the rule has its own tests.
+    """
+    a, registry = trained.version, stage.registry
+    new_data = stage.tmp / "new-day"
+    run_cli("simulate", "--to", "parquet", str(new_data), *sim_args(20_000, seed=41),
+            env=stage.env)  # fmt: skip
+    worker = stage.worker().start()
+    assert worker.wait_ready()["model"] == a
+    scores_at = end_offsets(stage.bootstrap, [Topic.SCORES.value])
+
+    during = sim_args(4_000, seed=42)  # streams while the challenger trains
+    sim = stage.stream(["--rate", "200", *during])
+    twin = stage.twin(during)
+    valid_during = set(twin["event_id"].to_list())
+    report = stage.tmp / "retrain-report"
+    with TopicReader(stage.bootstrap, scores_at) as reader:
+        reader.until(lambda rs: len(rs) >= 200, timeout=120, message="200 Scores from A")
+        out = run_cli(
+            "retrain", "--data", str(new_data), "--out", str(report),
+            "--bootstrap", stage.bootstrap, "--max-ap-drop", "1", "--fpr-sets", "",
+            "--max-scenario-recall-drop", "1", env=stage.env, timeout=900,
+        )  # fmt: skip
+        result = orjson.loads((report / "retrain.json").read_bytes())
+        assert result["outcome"] == "promoted", out
+        b = result["challenger"]
+        assert b != a and registry.current() == b
+        assert registry.manifest(b).parent_version == a
+        poll_until(lambda: (worker.health() or {}).get("model") == b, timeout=60,
+                   message=f"worker serves {b}")  # fmt: skip
+        stage.finish(sim, timeout=300)
+        reader.until(lambda rs: valid_during <= {r.key.decode() for r in rs}, timeout=180,
+                     message="the stream scored")  # fmt: skip
+        # then events sent once the worker said it serves b (ids of their own: a second
+        # simulator run would reuse the first one's sequence numbers)
+        after = [
+            Transaction(
+                event_id=f"after-{uuid.uuid4().hex}", account_id=row["account_id"],
+                ts=datetime.now(UTC), amount="42.00", currency="EUR",
+                merchant_id=row["merchant_id"], channel="ecom", country="FR",
+            )
+            for row in twin.filter(pl.col("merchant_id").is_not_null()).head(50).iter_rows(
+                named=True
+            )
+        ]  # fmt: skip
+        produce(stage.bootstrap, Topic.TRANSACTIONS.value,
+                [(t.account_id.encode(), encode(t)) for t in after])  # fmt: skip
+        valid_after = {t.event_id for t in after}
+        reader.until(lambda rs: valid_after <= {r.key.decode() for r in rs}, timeout=120,
+                     message="the later events scored")  # fmt: skip
+        m = worker.metrics()
+        assert worker.stop() == 0
+        scores = scores_of(reader.to_end())
+
+    assert Counter(s.event_id for s in scores) == Counter(valid_during | valid_after)
+    version = {s.event_id: s.model_version for s in scores}
+    assert {version[e] for e in valid_during} <= {a, b}
+    assert {version[e] for e in valid_after} == {b}
+    swapped = [s.scored_at for s in scores if s.model_version == b]
+    assert all(s.scored_at <= min(swapped) for s in scores if s.model_version == a)
+    assert metric(m, "fraudstream_model_updates_total", outcome="applied") == 1
+    assert metric(m, "fraudstream_model_info", version=b) == 1

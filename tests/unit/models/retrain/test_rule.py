@@ -75,3 +75,5 @@ def test_nothing_to_compare_keeps_the_champion() -> None:
 def test_bad_rule_says_what_to_fix() -> None:
     with pytest.raises(RetrainError, match="max_ap_drop"):
         PromotionRule(max_ap_drop=-1)
+    with pytest.raises(RetrainError, match="unknown sets \\['recnet'\\]"):
+        PromotionRule(fpr_sets=("recnet",))
