@@ -22,9 +22,8 @@ from pipeline.analysts.config import AnalystsConfig
 from pipeline.analysts.exceptions import AnalystsError
 from pipeline.analysts.team import AnalystTeam
 from pipeline.analysts.truth import truth_of
-from pipeline.kafka.admin import bootstrap_hosts
+from pipeline.kafka.clients import group_consumer
 from pipeline.kafka.exceptions import KafkaUnavailableError
-from pipeline.kafka.ports import accepts_connections
 from schemas import (
     DEFAULT_LIMITS,
     DecodeLimits,
@@ -62,17 +61,17 @@ class AnalystsRunner:
         self._failed: list[BaseException] = []
 
     def _clients(self) -> tuple[KafkaConsumer, KafkaProducer]:
-        if not any(accepts_connections(h, p, 2.0) for h, p in bootstrap_hosts(self.bootstrap)):
-            raise KafkaUnavailableError(self.bootstrap, "connection refused")
         cfg = self.config
+        consumer = group_consumer(
+            self.bootstrap,
+            [*READS, Topic.FEEDBACK.value],
+            AnalystsError,
+            group_id=cfg.group_id,
+            client_id=cfg.client_id,
+            enable_auto_commit=True,
+            auto_offset_reset=cfg.auto_offset_reset,
+        )
         try:
-            consumer = KafkaConsumer(
-                bootstrap_servers=self.bootstrap,
-                group_id=cfg.group_id,
-                client_id=cfg.client_id,
-                enable_auto_commit=True,
-                auto_offset_reset=cfg.auto_offset_reset,
-            )
             producer = KafkaProducer(
                 bootstrap_servers=self.bootstrap,
                 client_id=cfg.client_id,
@@ -81,16 +80,8 @@ class AnalystsRunner:
                 linger_ms=5,
             )
         except KafkaError as err:
-            raise KafkaUnavailableError(self.bootstrap, type(err).__name__) from err
-        needed = [*READS, Topic.FEEDBACK.value]
-        missing = [t for t in needed if t not in consumer.topics()]
-        if missing:
             consumer.close()
-            producer.close(timeout=5)
-            raise AnalystsError(
-                f"topic(s) {', '.join(missing)} do not exist on {self.bootstrap}; create them "
-                "with `fraudstream topics create`"
-            )
+            raise KafkaUnavailableError(self.bootstrap, type(err).__name__) from err
         return consumer, producer
 
     def run(

@@ -20,9 +20,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from pipeline.kafka.admin import bootstrap_hosts
-from pipeline.kafka.exceptions import KafkaUnavailableError
-from pipeline.kafka.ports import accepts_connections
+from pipeline.kafka.clients import group_consumer
 from pipeline.store.config import STORE_TOPICS, StoreConfig
 from pipeline.store.core import FlushResult, Message, StoreCore
 from pipeline.store.exceptions import StoreError
@@ -63,29 +61,18 @@ class StoreRunner:
 
     def _connect(self) -> KafkaConsumer:
         cfg = self.config
-        if not any(accepts_connections(h, p, 2.0) for h, p in bootstrap_hosts(self.bootstrap)):
-            raise KafkaUnavailableError(self.bootstrap, "connection refused")
-        try:
-            consumer = KafkaConsumer(
-                bootstrap_servers=self.bootstrap,
-                group_id=cfg.group_id,
-                client_id=cfg.client_id,
-                enable_auto_commit=False,
-                auto_offset_reset=cfg.auto_offset_reset,
-                max_poll_records=cfg.max_poll_records,
-                session_timeout_ms=cfg.session_timeout_ms,
-                heartbeat_interval_ms=max(cfg.session_timeout_ms // 3, 100),
-            )
-        except KafkaError as err:
-            raise KafkaUnavailableError(self.bootstrap, type(err).__name__) from err
-        missing = [t for t in STORE_TOPICS if t not in consumer.topics()]
-        if missing:
-            consumer.close(autocommit=False)
-            raise StoreError(
-                f"topic(s) {', '.join(missing)} do not exist on {self.bootstrap}; create them "
-                "with `fraudstream topics create`"
-            )
-        return consumer
+        return group_consumer(
+            self.bootstrap,
+            STORE_TOPICS,
+            StoreError,
+            group_id=cfg.group_id,
+            client_id=cfg.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset=cfg.auto_offset_reset,
+            max_poll_records=cfg.max_poll_records,
+            session_timeout_ms=cfg.session_timeout_ms,
+            heartbeat_interval_ms=max(cfg.session_timeout_ms // 3, 100),
+        )
 
     def run(self, stop: threading.Event) -> Counter[str]:
         """Consume until ``stop``; returns the core's counters."""
