@@ -10,7 +10,6 @@ from data_quality import GateConfig
 from models.baseline import BaselineParams
 from models.retrain.exceptions import RetrainError
 
-
 #: the sets a challenger is compared on (models.retrain.run)
 EVALUATION_SETS = ("recent", "regression")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from models.retrain.exceptions import RetrainError
+from schemas import FraudstreamError
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,17 @@ def watch(
     max_runs: int | None = None,
 ) -> int:
     """Call ``run`` now, then whenever ``config.labels`` new labels arrived or
-    ``config.every_s`` passed; returns the number of runs (only ever, with ``max_runs``)."""
+    ``config.every_s`` passed; returns the number of runs (only ever, with ``max_runs``).
+
+    A run that fails with a :class:`FraudstreamError` (no data yet, a broker away) is
+    logged and the watch goes on; any other exception is a bug and ends it."""
     runs = 0
     while True:
         labels, started = count_labels(data_dir), clock()
-        run()
+        try:
+            run()
+        except FraudstreamError as err:  # e.g. no data yet: the next trigger tries again
+            log.error("retrain failed, watching on: %s", err)
         runs += 1
         if max_runs is not None and runs >= max_runs:
             return runs

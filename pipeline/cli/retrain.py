@@ -128,6 +128,9 @@ def retrain_command(
     watch_every: float = typer.Option(
         86_400.0, "--watch-every", help="with --watch: rerun after this many seconds"
     ),
+    watch_poll: float = typer.Option(
+        60.0, "--watch-poll", help="with --watch: seconds between two counts of the labels"
+    ),
 ) -> None:
     """Gate new data, warm-start a challenger, compare it with the champion, maybe promote.
 
@@ -180,7 +183,8 @@ def retrain_command(
         return result
 
     if watch_mode:
-        watch(once, data_dir, WatchConfig(labels=watch_labels, every_s=watch_every))
+        config = WatchConfig(labels=watch_labels, every_s=watch_every, poll_s=watch_poll)
+        watch(once, data_dir, config)
         return
     if once().outcome is Outcome.REFUSED:
         raise typer.Exit(1)

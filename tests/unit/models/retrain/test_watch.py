@@ -47,6 +47,31 @@ def test_reruns_on_labels_or_period(tmp_path: Path) -> None:
     assert runs == [0.0, 30.0, 1030.0]
 
 
+def test_a_failed_run_is_logged_and_the_watch_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeTime(tmp_path, {1: 20})
+    runs: list[float] = []
+
+    def run() -> None:
+        runs.append(fake.now)
+        if len(runs) == 1:
+            raise RetrainError("no event files under the store yet")
+
+    config = WatchConfig(labels=10, every_s=1000.0, poll_s=5.0)
+    assert watch(run, tmp_path, config, clock=fake.clock, sleep=fake.sleep, max_runs=2) == 2
+    assert runs == [0.0, 5.0]
+    assert "no event files under the store yet" in caplog.text
+
+
+def test_a_bug_in_a_run_ends_the_watch(tmp_path: Path) -> None:
+    def run() -> None:
+        raise ZeroDivisionError("a bug")
+
+    with pytest.raises(ZeroDivisionError):
+        watch(run, tmp_path, WatchConfig(), clock=lambda: 0.0, sleep=lambda s: None)
+
+
 def test_bad_watch_config() -> None:
     with pytest.raises(RetrainError, match="must be positive"):
         WatchConfig(labels=0)
