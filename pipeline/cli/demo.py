@@ -1,10 +1,12 @@
 """``fraudstream demo``: the whole local pipeline, live, then a summary.
 
 Starts its own broker (a data dir of its own under ``<home>/demo``, a free port), creates
-the topics, trains a baseline model on a simulated history when the registry has none,
-starts a worker, streams simulated events into Kafka and shows live throughput, latency
-and decisions read from the output topics. Everything it started is stopped on the way
-out, also on Ctrl-C or an error.
+the topics, trains the event-sequence transformer on a simulated history when the
+registry's current model is not one (a short run: ``--history`` events, few epochs; if
+training fails the demo stops, it never falls back to another model), starts a worker
+serving it, streams simulated events into Kafka and shows live throughput, latency,
+decisions and the model version each Score carries. Everything it started is stopped on
+the way out, also on Ctrl-C or an error.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ def demo(
     rate: float = typer.Option(2_000.0, "--rate", help="events per second"),
     malformed_rate: float = typer.Option(0.01, "--malformed-rate"),
     history: int = typer.Option(200_000, "--history", help="events to train on (first run)"),
+    epochs: int = typer.Option(2, "--epochs", min=1, help="fine-tuning epochs (first run)"),
+    pretrain_epochs: int = typer.Option(
+        1, "--pretrain-epochs", min=0, help="self-supervised epochs (first run)"
+    ),
 ) -> None:
     """Broker → topics → model → worker → live stream → summary; stops all it started."""
     settings = settings_of(ctx)
@@ -65,7 +71,7 @@ def demo(
             FRAUDSTREAM_KAFKA_BOOTSTRAP=broker.bootstrap,
             FRAUDSTREAM_WORKER_ID=f"fraudstream-demo-{int(time.time())}",
         )
-        _ensure_model(settings, env, demo_dir, history)
+        version = _ensure_model(settings, env, demo_dir, history, (epochs, pretrain_epochs))
         web_port = free_port()
         worker = _spawn(["worker", "--web-port", str(web_port)], env, demo_dir / "worker.log")
         stack.callback(_stop, worker)
@@ -77,7 +83,11 @@ def demo(
             env, demo_dir / "simulate.log",
         )  # fmt: skip
         stack.callback(_stop, sim)
-        _watch(broker.bootstrap, sim, events)
+        served = _watch(broker.bootstrap, sim, events)
+    if served and set(served) != {version}:
+        others = ", ".join(sorted(set(served) - {version}))
+        console.print(f"[red]some Scores came from {others}, not the transformer {version}[/]")
+        raise typer.Exit(1)
     console.print(f"everything stopped; demo took {time.monotonic() - t0:.0f}s")
 
 
@@ -98,19 +108,53 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _ensure_model(settings: Settings, env: dict[str, str], demo_dir: Path, history: int) -> None:
+def _ensure_model(
+    settings: Settings,
+    env: dict[str, str],
+    demo_dir: Path,
+    history: int,
+    epochs: tuple[int, int],
+) -> str:
+    """The registry's current transformer; trains and promotes one when the current model is
+    missing or not a transformer. A failed training run stops the demo."""
     registry = Registry(settings.registry_dir)
-    if registry.current() is not None:
-        console.print(f"model: [bold]{registry.current()}[/] (registry current)")
-        return
-    console.print(f"no model yet: simulating {history:,} events of history and training one")
+    current = registry.current()
+    if current is not None:
+        kind = registry.manifest(current).kind
+        if kind == "transformer":
+            console.print(f"model: [bold]{current}[/] (transformer, registry current)")
+            return current
+        console.print(f"the registry's current model {current} is a {kind}, not a transformer")
+    finetune, pretrain = epochs
+    console.print(
+        f"training the transformer on {history:,} simulated events of history "
+        f"({pretrain} self-supervised + at most {finetune} fine-tuning epochs); first run only"
+    )
     data = demo_dir / "history"
     base = [sys.executable, "-m", "pipeline.cli"]
     sim = ["simulate", "--to", "parquet", str(data), "--events", str(history), "--overwrite"]
-    subprocess.run([*base, *sim], env=env, check=True)
-    subprocess.run(
-        [*base, "train", "--model", "baseline", "--data", str(data)], env=env, check=True
+    train = [
+        "train", "--model", "transformer", "--data", str(data), "--epochs", str(finetune),
+        "--pretrain-epochs", str(pretrain),
+    ]  # fmt: skip
+    started = time.monotonic()
+    for step in (sim, train):
+        done = subprocess.run([*base, *step], env=env, check=False)
+        if done.returncode:
+            console.print(
+                f"[red]`fraudstream {' '.join(step[:3])}` failed (exit {done.returncode})[/]"
+            )
+            raise typer.Exit(1)
+    version = registry.current()
+    if version is None or registry.manifest(version).kind != "transformer":
+        console.print(
+            f"[red]training finished but the current model is {version}, not a transformer[/]"
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"model: [bold]{version}[/] (transformer, trained in {time.monotonic() - started:.0f}s)"
     )
+    return version
 
 
 def _wait_ready(port: int, worker: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
@@ -128,7 +172,8 @@ def _wait_ready(port: int, worker: subprocess.Popen[bytes], timeout: float = 120
     raise typer.Exit("the worker did not become ready in time; see its log")
 
 
-def _watch(bootstrap: str, sim: subprocess.Popen[bytes], events: int) -> None:
+def _watch(bootstrap: str, sim: subprocess.Popen[bytes], events: int) -> Counter[str]:
+    """Live table until the stream is scored; returns Scores per model version."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     tps = [TopicPartition(t, p) for t in OUTPUTS for p in consumer.partitions_for_topic(t) or ()]
     consumer.assign(tps)
@@ -166,6 +211,7 @@ def _watch(bootstrap: str, sim: subprocess.Popen[bytes], events: int) -> None:
     consumer.close()
     if sim.returncode:
         console.print(f"[red]the simulator exited with code {sim.returncode}[/]")
+    return versions
 
 
 def _table(
