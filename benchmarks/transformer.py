@@ -5,6 +5,10 @@
         [--registry .state/registry] [--version V] [--calls 5000] [--batch 64 --batch 256]
     # the same on an untrained model of the default size (speed does not depend on weights)
     taskset -c 0 .venv/bin/python benchmarks/transformer.py serve --untrained [--data DIR]
+    # a registered version beside its weights (hf/) re-exported by today's exporter, with
+    # the fp32 parity of the re-export against torch on the same windows (before/after)
+    taskset -c 0 .venv/bin/python benchmarks/transformer.py serve --data DIR --registry REG \
+        --version V --reexport
 
     # training: wall time per stage on a log (optionally its first N events), metrics, and
     # the baseline trained on the same log and split for comparison
@@ -94,6 +98,42 @@ def untrained_registry(root: Path, int8: bool) -> Registry:
     return registry
 
 
+def reexported(
+    registry: Registry, version: str, root: Path, windows: tuple[np.ndarray, ...]
+) -> tuple[OnnxScorer, tuple[float, float]]:
+    """``version``'s saved weights exported again by the current exporter (int8 when the
+    registered graph is int8) into a scratch registry, and the fp32 graph's max abs
+    difference from torch on ``windows`` (fraud, anomaly)."""
+    import torch
+
+    from models.registry import MODEL_FILE
+    from models.transformer import FraudSeqModel
+    from models.transformer.build import HF_DIR
+    from models.transformer.export import export_onnx, quantize_int8, session
+
+    manifest = registry.manifest(version)
+    model = FraudSeqModel.from_pretrained(registry.path(version) / HF_DIR).eval()
+    build = root / "reexport"
+    build.mkdir(parents=True)
+    export_onnx(model, build / "fp32.onnx", {})
+    cat, num, mask = (w[:5000] for w in windows)
+    with torch.no_grad():
+        fraud, anomaly = model.serve(*map(torch.from_numpy, (cat, num, mask)))
+    got = session(build / "fp32.onnx").run(None, {"cat": cat, "num": num, "mask": mask})
+    parity = (
+        float(np.abs(got[0] - fraud.numpy()).max()),
+        float(np.abs(got[1] - anomaly.numpy()).max()),
+    )
+    if manifest.params.get("served_precision") == "int8":
+        quantize_int8(build / "fp32.onnx", build / MODEL_FILE)
+        (build / "fp32.onnx").unlink()
+    else:
+        (build / "fp32.onnx").rename(build / MODEL_FILE)
+    scratch = Registry(root / "registry-reexport")
+    again = scratch.register(build, manifest.model_copy(update={"parent_version": version}))
+    return OnnxScorer.load(scratch, again), parity
+
+
 def latency(
     scorer: OnnxScorer, windows: tuple[np.ndarray, ...], calls: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -149,6 +189,16 @@ def serve(args: argparse.Namespace) -> None:
         window = next(iter(scorers.values())).window
         windows = windows_from(args.data, window, args.events)
         windows = fit_window(*windows, window)
+        if args.reexport:
+            registered = next(iter(scorers.values()))
+            again, parity = reexported(
+                Registry(args.registry), registered.version, Path(tmp), windows
+            )
+            scorers[f"re-exported ({again.manifest.params.get('served_precision')})"] = again
+            console.print(
+                f"re-export fp32 parity against torch on {min(len(windows[0]), 5000):,} windows: "
+                f"fraud {parity[0]:.2e}, anomaly {parity[1]:.2e}"
+            )
         before = load()
         table = Table(
             title=f"transformer serving, K={window}, one thread, "
@@ -239,6 +289,9 @@ def main() -> None:
     s.add_argument("--registry", type=Path, default=Settings().registry_dir)
     s.add_argument("--version", default=None)
     s.add_argument("--untrained", action="store_true", help="export an untrained model")
+    s.add_argument(
+        "--reexport", action="store_true", help="also serve the version re-exported from hf/"
+    )
     s.add_argument("--calls", type=int, default=5000)
     s.add_argument("--events", type=int, default=20_000, help="windows prepared as inputs")
     s.add_argument("--batch", type=int, action="append", default=None)
