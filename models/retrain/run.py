@@ -158,7 +158,8 @@ def retrain(
     out.mkdir(parents=True, exist_ok=True)
     champion = registry.resolve()
     source, champion_end = _champion_source(registry, champion)
-    reference = source or (Path(reference_dir) if reference_dir is not None else None)
+    # an explicit reference wins; else the champion's own training data
+    reference = Path(reference_dir) if reference_dir is not None else source
     started = datetime.now(UTC)
     seconds: dict[str, float] = {}
 

@@ -84,7 +84,7 @@ def retrain_command(
     reference: Path | None = typer.Option(
         None,
         "--reference",
-        help="reference window for the gate when the champion's manifest names none",
+        help="reference window for the gate (default: the champion's training data)",
     ),
     out: Path | None = typer.Option(
         None,

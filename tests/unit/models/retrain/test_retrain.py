@@ -53,6 +53,22 @@ def test_corrupted_batch_is_refused_and_the_champion_is_untouched(
     assert expected <= {f["check"] for f in saved["gate"]["failed"]}
 
 
+def test_an_explicit_reference_wins_over_the_champions_training_data(
+    new_batch: Path, champion: Champion, tmp_path: Path
+) -> None:
+    bad = copy_of(new_batch, tmp_path / "bad")
+    for corrupt, _checks in CORRUPTIONS.values():
+        corrupt(bad)  # the gate stops it: no challenger is trained
+    registry = champion.registry_copy(tmp_path / "registry")
+    default = _run(bad, registry, tmp_path / "default")
+    assert default.reference_dir is not None and default.reference_dir != new_batch
+    explicit = _run(bad, registry, tmp_path / "explicit", reference_dir=new_batch)
+    assert explicit.outcome is Outcome.REFUSED
+    assert explicit.reference_dir == new_batch
+    saved = json.loads((tmp_path / "explicit" / "out" / "retrain.json").read_text())
+    assert saved["reference_dir"] == str(new_batch)
+
+
 @pytest.fixture(scope="module")
 def clean_run(
     new_batch: Path, champion: Champion, tmp_path_factory: pytest.TempPathFactory
