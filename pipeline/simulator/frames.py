@@ -57,10 +57,14 @@ def numbered(prefix: str, numbers: np.ndarray, width: int = 8) -> pl.Series:
     return pl.select(pl.when(pl.lit(numbers >= 0)).then(pl.lit(text))).to_series()
 
 
-def event_ids(kind: np.ndarray, seq: np.ndarray) -> pl.Series:
-    """Event ids: ``tx-0000000042`` for transactions, ``lg-0000000043`` for logins."""
+def event_ids(kind: np.ndarray, seq: np.ndarray, run: str) -> pl.Series:
+    """Event ids: ``tx-s7-0000000042`` for transactions, ``lg-s7-0000000043`` for logins.
+
+    ``run`` names the simulated world (its seed): two runs with other seeds never share an
+    id, so streaming both into one pipeline cannot pass an event off as a redelivery of
+    another, nor merge two in the training store; the same seed gives the same ids."""
     digits = pl.Series(seq).cast(pl.String).str.zfill(ID_WIDTH)
-    prefix = vocab(("tx-", "lg-"), kind.astype(np.int64))
+    prefix = vocab((f"tx-{run}-", f"lg-{run}-"), kind.astype(np.int64))
     return prefix + digits
 
 
@@ -82,12 +86,12 @@ def _timestamps(ts: np.ndarray) -> pl.Series:
     return pl.Series(ts, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
 
 
-def _event_columns(pop: Population) -> dict[str, Callable[[EventBatch], pl.Series]]:
+def _event_columns(pop: Population, run: str) -> dict[str, Callable[[EventBatch], pl.Series]]:
     accounts, cards = Vocab(pop.accounts.ids), Vocab(pop.accounts.card_ids)
     merchants, agents = Vocab(pop.merchants.ids), Vocab([u for u, _ in catalog.USER_AGENTS])
     return {
         EVENT_TYPE_COLUMN: lambda b: vocab(EVENT_TYPES, b["kind"].astype(np.int64)),
-        "event_id": lambda b: event_ids(b["kind"], b["seq"]),
+        "event_id": lambda b: event_ids(b["kind"], b["seq"], run),
         "account_id": lambda b: accounts(b["account"]),
         "ts": lambda b: _timestamps(b["ts"]),
         "card_id": lambda b: cards(b["card"]),
@@ -112,10 +116,10 @@ def _event_columns(pop: Population) -> dict[str, Callable[[EventBatch], pl.Serie
     }
 
 
-def _feedback_columns(pop: Population) -> dict[str, Callable[[FeedbackBatch], pl.Series]]:
+def _feedback_columns(pop: Population, run: str) -> dict[str, Callable[[FeedbackBatch], pl.Series]]:
     accounts, merchants = Vocab(pop.accounts.ids), Vocab(pop.merchants.ids)
     return {
-        "event_id": lambda b: event_ids(b["event_kind"], b["event_seq"]),
+        "event_id": lambda b: event_ids(b["event_kind"], b["event_seq"], run),
         "account_id": lambda b: accounts(b["account"]),
         "ts": lambda b: _timestamps(b["ts"]),
         "merchant_id": lambda b: merchants(b["merchant"]),
@@ -151,11 +155,11 @@ def _frame(
 class FrameBuilder:
     """Turns batches of one population into frames of the tabular schemas."""
 
-    def __init__(self, population: Population) -> None:
+    def __init__(self, population: Population, run: str) -> None:
         self.event_schema = event_log_schema()
         self.feedback_schema = feedback_schema()
-        self._events = _event_columns(population)
-        self._feedback = _feedback_columns(population)
+        self._events = _event_columns(population, run)
+        self._feedback = _feedback_columns(population, run)
 
     def events(self, batch: EventBatch) -> pl.DataFrame:
         return _frame(batch, self.event_schema, self._events, (Transaction, Login))

@@ -136,7 +136,7 @@ class Simulator:
         self.fraudsters = Fraudsters(self.population, self.state, config.label_delay_days)
         self.genuine_plan, self.fraud_plan = plan(config, self.start_date)
         self.scenarios = build_scenarios(self.fraudsters, self.fraud_plan, self.rngs["scenarios"])
-        self.frames = FrameBuilder(self.population)
+        self.frames = FrameBuilder(self.population, run=f"s{config.seed}")
         self.stats = SimulationStats()
         self._owed: Counter[Scenario] = Counter()
         self._next_seq = 1
