@@ -33,6 +33,7 @@ from rich.table import Table
 
 from models.registry import Registry
 from pipeline.cli.context import settings_of
+from pipeline.cli.demo_loop import FeedbackLoop, LoopOptions, loop_rows
 from pipeline.kafka import LocalBroker, create_topics
 from pipeline.kafka.ports import free_port
 from pipeline.settings import Settings
@@ -51,6 +52,15 @@ def demo(
     epochs: int = typer.Option(2, "--epochs", min=1, help="fine-tuning epochs (first run)"),
     pretrain_epochs: int = typer.Option(
         1, "--pretrain-epochs", min=0, help="self-supervised epochs (first run)"
+    ),
+    loop: bool = typer.Option(
+        True, "--loop/--no-loop", help="run the analysts, the training store and the retrainer"
+    ),
+    retrain_labels: int = typer.Option(
+        200, "--retrain-labels", min=1, help="retrain after this many new labels"
+    ),
+    loop_wait: float = typer.Option(
+        900.0, "--loop-wait", min=0, help="seconds to wait after the stream for a retrain"
     ),
 ) -> None:
     """Broker → topics → model → worker → live stream → summary; stops all it started."""
@@ -77,16 +87,41 @@ def demo(
         stack.callback(_stop, worker)
         _wait_ready(web_port, worker)
         console.print(f"worker ready, health and metrics on http://127.0.0.1:{web_port}")
+        feedback = None
+        if loop:
+            shutil.rmtree(demo_dir / "loop", ignore_errors=True)
+            feedback = FeedbackLoop(demo_dir / "loop", Registry(settings.registry_dir))
+            options = LoopOptions(labels=retrain_labels)
+
+            def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+                return _spawn(args, env, log)
+
+            for proc in [*feedback.start_labels(spawn, options),
+                         feedback.start_watcher(spawn, options)]:  # fmt: skip
+                stack.callback(_stop, proc)
+            console.print(
+                f"analysts, training store and retrain watcher running (retrain every "
+                f"{retrain_labels} labels; logs and reports in {feedback.folder})"
+            )
         sim = _spawn(
             ["simulate", "--to", "kafka", "--events", str(events), "--rate", str(rate),
              "--malformed-rate", str(malformed_rate), "--seed", str(int(time.time()) % 10_000)],
             env, demo_dir / "simulate.log",
         )  # fmt: skip
         stack.callback(_stop, sim)
-        served = _watch(broker.bootstrap, sim, events)
-    if served and set(served) != {version}:
-        others = ", ".join(sorted(set(served) - {version}))
-        console.print(f"[red]some Scores came from {others}, not the transformer {version}[/]")
+        served = _watch(broker.bootstrap, sim, events, feedback, loop_wait)
+    promoted = {r.challenger for r in feedback.retrains() if r.outcome == "promoted"} if (
+        feedback
+    ) else set()  # fmt: skip
+    if feedback is not None:
+        _retrain_summary(feedback)
+    allowed = {version, *promoted}
+    if served and not set(served) <= allowed:
+        others = ", ".join(sorted(set(served) - allowed))
+        console.print(
+            f"[red]some Scores came from {others}: neither the transformer {version} nor a "
+            f"model the retrainer promoted[/]"
+        )
         raise typer.Exit(1)
     console.print(f"everything stopped; demo took {time.monotonic() - t0:.0f}s")
 
@@ -172,8 +207,28 @@ def _wait_ready(port: int, worker: subprocess.Popen[bytes], timeout: float = 120
     raise typer.Exit("the worker did not become ready in time; see its log")
 
 
-def _watch(bootstrap: str, sim: subprocess.Popen[bytes], events: int) -> Counter[str]:
-    """Live table until the stream is scored; returns Scores per model version."""
+def _retrain_summary(feedback: FeedbackLoop) -> None:
+    retrains = feedback.retrains()
+    if not retrains:
+        console.print(
+            f"no retrain finished in time; the watcher's log: {feedback.folder / 'retrain.log'}"
+        )
+    for r in retrains:
+        style = {"promoted": "green", "kept": "yellow"}.get(r.outcome, "red")
+        console.print(f"[{style}]retrain {r.outcome}[/] ({r.seconds:.0f}s): {r.headline}")
+        console.print(f"  report: {r.report}")
+
+
+def _watch(
+    bootstrap: str,
+    sim: subprocess.Popen[bytes],
+    events: int,
+    feedback: FeedbackLoop | None = None,
+    loop_wait: float = 0.0,
+) -> Counter[str]:
+    """Live table until the stream is scored (and, with the feedback loop, until a retrain
+    finished or ``loop_wait`` seconds passed after the stream); returns Scores per model
+    version."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     tps = [TopicPartition(t, p) for t in OUTPUTS for p in consumer.partitions_for_topic(t) or ()]
     consumer.assign(tps)
@@ -185,6 +240,7 @@ def _watch(bootstrap: str, sim: subprocess.Popen[bytes], events: int) -> Counter
     dead = scored = 0
     recent: list[tuple[float, int]] = []
     idle_since = time.monotonic()
+    streamed_at: float | None = None
     with Live(console=console, refresh_per_second=2) as live:
         while True:
             got = 0
@@ -203,11 +259,17 @@ def _watch(bootstrap: str, sim: subprocess.Popen[bytes], events: int) -> Counter
             now = time.monotonic()
             recent = [(t, n) for t, n in recent if now - t < 5.0] + [(now, got)]
             rate = sum(n for _, n in recent) / max(now - recent[0][0], 1.0)
-            live.update(_table(scored, dead, rate, decisions, reasons, versions, latencies))
+            table = _table(scored, dead, rate, decisions, reasons, versions, latencies)
+            if feedback is not None:
+                for measure, value in loop_rows(feedback):
+                    table.add_row(measure, value)
+            live.update(table)
             idle_since = now if got else idle_since
             done = sim.poll() is not None and scored >= events
             if done or (sim.poll() is not None and now - idle_since > 15):
-                break
+                streamed_at = streamed_at or now
+                if feedback is None or feedback.retrains() or now - streamed_at > loop_wait:
+                    break
     consumer.close()
     if sim.returncode:
         console.print(f"[red]the simulator exited with code {sim.returncode}[/]")
@@ -218,7 +280,7 @@ def _table(
     scored: int, dead: int, rate: float, decisions: Counter[str], reasons: Counter[str],
     versions: Counter[str], latencies: list[float],
 ) -> Table:  # fmt: skip
-    table = Table(title="live: fraud.scores.v1 and fraud.deadletter.v1", show_header=False)
+    table = Table(title="live: scores, dead letters, feedback loop", show_header=False)
     table.add_column(justify="right")
     table.add_column()
     table.add_row("scored", f"{scored:,}")
