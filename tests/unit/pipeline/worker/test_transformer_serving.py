@@ -5,6 +5,7 @@ fraud probability for the window the engine built."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +20,24 @@ from models.serving import OnnxScorer  # noqa: E402
 from models.transformer import FraudSeqConfig, FraudSeqModel  # noqa: E402
 from models.transformer.export import export_onnx  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
-from pipeline.worker.engine import Engine  # noqa: E402
+from pipeline.worker.engine import Engine, Incoming  # noqa: E402
 from pipeline.worker.models import ModelHolder  # noqa: E402
-from schemas import DecodeLimits, Login, Score, decode  # noqa: E402
+from schemas import DecodeLimits, Login, Score, Transaction, decode, encode  # noqa: E402
 from schemas.features import FeatureSpec  # noqa: E402
-from tests.unit.pipeline.worker.test_engine import T0, msg, tx  # noqa: E402
 
 K = 8
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+def tx(i: int, account: str, amount: str) -> Transaction:
+    return Transaction(
+        event_id=f"tx-{i}", account_id=account, ts=T0 + timedelta(minutes=i), amount=amount,
+        currency="EUR", merchant_id=f"m{i % 3}", channel="pos", country="FR",
+    )  # fmt: skip
+
+
+def msg(record: Transaction | Login, offset: int) -> Incoming:
+    return Incoming(record.topic, 0, offset, encode(record), T0.timestamp())
 
 
 @dataclass
@@ -90,7 +102,7 @@ def test_worker_serves_the_registered_transformer(
     holder = ModelHolder(settings)
     served = holder.load_initial()
     assert holder.version == version and served.manifest.kind == "transformer"
-    records = [tx(i, account=f"a{i % 3}", amount=f"{10 + 37 * i}.00", minutes=i) for i in range(12)]
+    records = [tx(i, account=f"a{i % 3}", amount=f"{10 + 37 * i}.00") for i in range(12)]
     records.insert(5, Login(event_id="lg-1", account_id="a1", ts=T0, success=False))
     recording = Recording(served)
     engine = Engine(window=settings.window, partitions=1, limits=DecodeLimits())
