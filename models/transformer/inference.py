@@ -28,12 +28,21 @@ import onnx
 import torch
 from torch import nn
 from torch.nn import functional as F
+from transformers.models.bert.modeling_bert import BertLayer
 
 from models.transformer.modeling import _IMPOSSIBLE, FraudSeqModel
 
 
 class InferenceModule(nn.Module):
     """(cat, num, mask) -> (fraud probability [B], anomaly score [B]) of ``model`` (eval)."""
+
+    # buffers derived from the model at construction (never saved)
+    table: torch.Tensor
+    position_constant: torch.Tensor
+    field_index: torch.Tensor
+    flat_index: torch.Tensor
+    lower: torch.Tensor
+    diagonal: torch.Tensor
 
     def __init__(self, model: FraudSeqModel) -> None:
         super().__init__()
@@ -94,7 +103,7 @@ class InferenceModule(nn.Module):
         return context.transpose(1, 2).reshape(b, s, self.heads * self.size)
 
     def _finish(
-        self, layer: nn.Module, context: torch.Tensor, residual: torch.Tensor
+        self, layer: BertLayer, context: torch.Tensor, residual: torch.Tensor
     ) -> torch.Tensor:
         """Attention output, feed-forward and their residual LayerNorms (BertLayer's tail)."""
         out = layer.attention.output
