@@ -29,6 +29,9 @@ MAX_COUNTRIES = 16
 MAX_MERCHANTS = 64
 MAX_PAYEES = 32
 MAX_RECENT_IDS = 64  # event ids remembered per account to recognise redeliveries
+#: ... and per merchant velocity key: a redelivery replays the uncommitted events, about
+#: a second of traffic, so this covers a merchant with 64 transactions a second per partition
+MAX_MERCHANT_RECENT_IDS = 64
 AMOUNT_EWM_ALPHA = 0.05
 
 N_CAT = len(CATEGORICAL)
@@ -120,18 +123,27 @@ class AccountProfile:
 
 @dataclass(slots=True)
 class MerchantActivity:
-    """Transaction velocity of a merchant (decayed counters)."""
+    """Transaction velocity of a merchant (decayed counters) and the last transactions it
+    counted, so that a redelivered one is not counted twice."""
 
     last_ts: float | None = None
     counts: list[float] = field(default_factory=lambda: [0.0] * len(MERCHANT_WINDOWS))
+    recent_ids: list[str] = field(default_factory=list)  # last event ids, oldest first
 
-    def observe(self, ts: float) -> tuple[float, float]:
-        """Counts before this transaction, then count it."""
+    def has_seen(self, event_id: str) -> bool:
+        return event_id in self.recent_ids
+
+    def observe(self, ts: float, event_id: str | None = None) -> tuple[float, float]:
+        """Counts before this transaction, then count it (once: a transaction it already
+        counted leaves the counters alone)."""
+        if event_id is not None and self.has_seen(event_id):
+            return (self.counts[0], self.counts[1])
         if self.last_ts is not None:
             decay(self.counts, MERCHANT_WINDOWS, ts - self.last_ts)
         before = (self.counts[0], self.counts[1])
         self.counts = [c + 1.0 for c in self.counts]
         self.last_ts = ts if self.last_ts is None else max(ts, self.last_ts)
+        remember(self.recent_ids, event_id, MAX_MERCHANT_RECENT_IDS)
         return before
 
 

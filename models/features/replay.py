@@ -58,7 +58,7 @@ class OnlineState:
         counts = risk = None
         if event.merchant_id is not None:
             activity = self.activity.setdefault(event.merchant_id, MerchantActivity())
-            counts = scale_counts(activity.observe(event.ts), self.partitions)
+            counts = scale_counts(activity.observe(event.ts, event.event_id), self.partitions)
             risk = self.risk.get(event.merchant_id)
         return observe(self.account(event.account_id), event, counts, risk)
 

@@ -162,7 +162,7 @@ class Engine:
                     raw = activity.get(key)
                     merchant = activity_from_bytes(raw) if raw else MerchantActivity()
                     merchants[key] = merchant
-                counts = scale_counts(merchant.observe(view.ts), self.partitions)
+                counts = scale_counts(merchant.observe(view.ts, view.event_id), self.partitions)
                 out.source["m:" + key] = index
                 raw_risk = risk.get(view.merchant_id)
                 merchant_risk = risk_from_bytes(raw_risk) if raw_risk else None
@@ -224,23 +224,25 @@ class Engine:
         merchants: dict[str, MerchantActivity],
         activity: Mapping[str, bytes],
     ) -> None:
-        """A redelivered event: its account and merchant state are written back unchanged.
+        """A redelivered event the account already holds: not scored, not counted again.
 
         After a crash the local store can hold writes whose changelog records were lost with
-        the process; the offsets were not committed, so their events come back and are
-        skipped. Writing the state again puts those values in the changelog, which a
-        restarted or moved worker recovers from.
+        the process, and a restart can bring a key back to an older value from its
+        changelog; the offsets were not committed, so the events come back. The account's
+        state is written back unchanged (so that the changelog holds it). The merchant's
+        velocity, another key on another changelog partition, may have missed the event:
+        it counts the transaction if it has not yet, else it too is written back.
         """
         out.source.setdefault("a:" + record.account_id, index)
         merchant_id = getattr(record, "merchant_id", None)
         if merchant_id is None:
             return
         key = activity_key(msg.partition, merchant_id)
-        if key not in merchants:
+        merchant = merchants.get(key)
+        if merchant is None:
             raw = activity.get(key)
-            if not raw:
-                return
-            merchants[key] = activity_from_bytes(raw)
+            merchant = merchants[key] = activity_from_bytes(raw) if raw else MerchantActivity()
+        merchant.observe(EventView.from_record(record).ts, record.event_id)
         out.source.setdefault("m:" + key, index)
 
     # ---------------------------------------------------------------- feedback

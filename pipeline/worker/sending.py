@@ -10,11 +10,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
 
 _partition_of = DefaultPartitioner()
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One record batch handed to the producer: its delivery future and what it holds."""
+
+    future: Any  # resolves to the RecordMetadata of the batch's first record
+    topic: str
+    partition: int
+    count: int
+
+    def last_offset(self) -> int:
+        """Offset of the batch's last record (once delivered)."""
+        return int(self.future.result().offset) + self.count - 1
 
 
 class BatchSender:
@@ -31,35 +46,45 @@ class BatchSender:
             self._partitions[topic] = known
         return known
 
-    async def send(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> list[Any]:
-        """Queue ``messages`` (key, value); returns the futures of their batches' delivery."""
+    async def send(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        partition: int | None = None,
+    ) -> list[Sent]:
+        """Queue ``messages`` (key, value), to ``partition`` or by key; returns the batches."""
         if not messages:
             return []
         aio = self._producer()
-        partitions = await self._all_partitions(aio, topic)
         by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
-        for key, value in messages:
-            p = _partition_of(key, partitions, partitions)
-            by_partition.setdefault(p, []).append((key, value))
-        futures: list[Any] = []
-        for partition, items in by_partition.items():
-            batch = aio.create_batch()
+        if partition is None:
+            partitions = await self._all_partitions(aio, topic)
+            for key, value in messages:
+                p = _partition_of(key, partitions, partitions)
+                by_partition.setdefault(p, []).append((key, value))
+        else:
+            by_partition[partition] = list(messages)
+        sent: list[Sent] = []
+        for p, items in by_partition.items():
+            batch, count = aio.create_batch(), 0
             for key, value in items:
                 if batch.append(key=key, value=value, timestamp=None) is None:
                     batch.close()  # full: ship it, go on in a fresh one
-                    futures.append(await aio.send_batch(batch, topic, partition=partition))
-                    batch = aio.create_batch()
+                    future = await aio.send_batch(batch, topic, partition=p)
+                    sent.append(Sent(future, topic, p, count))
+                    batch, count = aio.create_batch(), 0
                     if batch.append(key=key, value=value, timestamp=None) is None:
                         raise ValueError(
                             f"a {len(value)}-byte message does not fit in an empty record "
                             f"batch of {topic}: raise the producer's max_batch_size"
                         )
+                count += 1
             batch.close()
-            futures.append(await aio.send_batch(batch, topic, partition=partition))
-        return futures
+            sent.append(Sent(await aio.send_batch(batch, topic, partition=p), topic, p, count))
+        return sent
 
 
-async def delivered(futures: Sequence[Any]) -> None:
+async def delivered(sent: Sequence[Sent]) -> None:
     """Wait until every batch is acknowledged (raises the first delivery error)."""
-    if futures:
-        await asyncio.gather(*futures)
+    if sent:
+        await asyncio.gather(*(s.future for s in sent))

@@ -328,11 +328,10 @@ def test_worker_crash_recovers_state_and_loses_nothing(stage: Stage, trained: Tr
 
     Processing is at least once (the default): every event gets a Score, and no profile
     counts an event twice. Redelivered events already in the state are skipped; the others
-    are scored a second time. What else a crash costs is measured and, when it shows,
-    reported as an expected failure with the numbers: the local RocksDB state, each key's
-    changelog record and the committed offsets are not written atomically, so after the
-    restart a key can be older than another key written in the same batch; a second Score
-    then differs from the first, or a key misses an event.
+    are scored a second time. When a crash costs more than that, the test reports an
+    expected failure with the numbers: a second Score of an event (its first one reached
+    the broker, the acknowledgement did not reach the killed worker), or recovered state
+    unlike the crash-free run.
     ``processing_guarantee="exactly_once"`` does not remove the duplicates with
     faust-streaming 0.15.3: it sends the Scores outside every transaction (to a topic its
     consumer does not read), and commits on a timer between the sends of a batch.
@@ -420,7 +419,7 @@ def test_worker_crash_recovers_state_and_loses_nothing(stage: Stage, trained: Tr
         f"of {len(reference_activity)} merchant velocities unlike the crash-free run"
     )
     log.warning("crash %s", report)
-    if differing_single or missing or single_differ or activity_differ:
+    if dups or missing or single_differ or activity_differ:
         pytest.xfail(f"known at-least-once limits: {report}")
 
 
@@ -474,7 +473,8 @@ def test_hot_swap_mid_stream_and_tampered_model_refused(stage: Stage, trained: T
     scores_at = end_offsets(stage.bootstrap, [Topic.SCORES.value])
 
     first = sim_args(12_000, seed=31)
-    sim = stage.stream(["--rate", "1000", *first])
+    # slow enough that the stream outlasts a `model promote` started on a busy host
+    sim = stage.stream(["--rate", "250", *first])
     valid_first = set(stage.twin(first)["event_id"].to_list())
     with TopicReader(stage.bootstrap, scores_at) as reader:
         reader.until(lambda rs: len(rs) >= 2000, timeout=120, message="2,000 Scores from A")

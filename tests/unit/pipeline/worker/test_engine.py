@@ -188,3 +188,22 @@ def test_a_model_that_reads_the_last_token_gets_only_that_and_the_same_scores() 
         {k: v for k, v in orjson.loads(s).items() if k not in strip} for _, s in full.scores
     ] == [{k: v for k, v in orjson.loads(s).items() if k not in strip} for _, s in short.scores]
     assert full.accounts == short.accounts
+
+
+def test_a_merchant_velocity_that_missed_a_redelivered_event_counts_it_once() -> None:
+    """After a crash the account can hold an event whose merchant velocity (another key,
+    another changelog partition) fell back to before it: the redelivery counts it there,
+    and a velocity that did count it is left alone."""
+    eng, model = engine(), LinearModel()
+    batch = [msg(tx(i, minutes=i), i) for i in range(6)]  # merchants m0, m1, m2, m0, m1, m2
+    crash_free = eng.score_batch(batch, model, {}, {}, {})
+    before_last = eng.score_batch(batch[:5], model, {}, {}, {})
+    assert before_last.activity["0:m2"] != crash_free.activity["0:m2"]
+    # the account saw all six; m2's velocity went back to before tx-5
+    stale = {**crash_free.activity, "0:m2": before_last.activity["0:m2"]}
+    again = eng.score_batch(batch[5:], model, crash_free.accounts, stale, {})
+    assert again.scores == [] and again.redelivered == 1
+    assert again.activity["0:m2"] == crash_free.activity["0:m2"]
+    # redelivered again: counted already, written back as it is
+    twice = eng.score_batch(batch[5:], model, crash_free.accounts, crash_free.activity, {})
+    assert twice.activity["0:m2"] == crash_free.activity["0:m2"]
