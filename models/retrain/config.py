@@ -51,14 +51,17 @@ class TransformerWarmStart:
     """How a transformer challenger is fine-tuned from the champion's weights (the other
     settings, architecture and window included, are the champion's own)."""
 
-    #: most fine-tuning epochs (early stopping on validation average precision)
-    epochs: int = 3
+    #: most fine-tuning epochs (early stopping on validation average precision); a warm
+    #: start moves little after the first (validation AP 0.8848 → 0.8878 → 0.8883 over three
+    #: in docs/BENCHMARKS.md), and a daily retrain has 5 minutes
+    epochs: int = 2
     #: a tenth of a fresh model's: the weights move towards the new labels, not away
     learning_rate: float = 1e-4
     warmup_steps: int = 20
     patience: int = 1
-    #: genuine windows drawn per epoch (None: the champion's)
-    genuine_per_epoch: int | None = None
+    #: genuine windows drawn per epoch (None: the champion's); every fraud and every reviewed
+    #: false positive is drawn besides
+    genuine_per_epoch: int | None = 15_000
     #: CPU threads (None: the champion's)
     threads: int | None = None
 

@@ -51,7 +51,8 @@ TINY = TransformerParams(
     parity_rows=500,
     threads=1,
 )
-ONE_EPOCH = TransformerWarmStart(epochs=1, threads=1)
+# the tiny champion's own draw per epoch, not the default 15,000 genuine windows
+ONE_EPOCH = TransformerWarmStart(epochs=1, threads=1, genuine_per_epoch=None)
 
 
 @pytest.fixture(scope="module")
