@@ -27,10 +27,6 @@ class Sent:
     partition: int
     count: int
 
-    def last_offset(self) -> int:
-        """Offset of the batch's last record (once delivered)."""
-        return int(self.future.result().offset) + self.count - 1
-
 
 class BatchSender:
     """Keyed messages → one record batch per (topic, partition) on an aiokafka producer."""
@@ -46,42 +42,40 @@ class BatchSender:
             self._partitions[topic] = known
         return known
 
-    async def send(
-        self,
-        topic: str,
-        messages: Sequence[tuple[bytes | None, bytes]],
-        partition: int | None = None,
-    ) -> list[Sent]:
-        """Queue ``messages`` (key, value), to ``partition`` or by key; returns the batches."""
+    async def send(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> list[Sent]:
+        """Queue ``messages`` (key, value), partitioned by key; returns the batches."""
         if not messages:
             return []
         aio = self._producer()
+        partitions = await self._all_partitions(aio, topic)
         by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
-        if partition is None:
-            partitions = await self._all_partitions(aio, topic)
-            for key, value in messages:
-                p = _partition_of(key, partitions, partitions)
-                by_partition.setdefault(p, []).append((key, value))
-        else:
-            by_partition[partition] = list(messages)
+        for key, value in messages:
+            p = _partition_of(key, partitions, partitions)
+            by_partition.setdefault(p, []).append((key, value))
         sent: list[Sent] = []
         for p, items in by_partition.items():
             batch, count = aio.create_batch(), 0
             for key, value in items:
                 if batch.append(key=key, value=value, timestamp=None) is None:
+                    if count == 0:
+                        raise _too_big(value, topic)
                     batch.close()  # full: ship it, go on in a fresh one
                     future = await aio.send_batch(batch, topic, partition=p)
                     sent.append(Sent(future, topic, p, count))
                     batch, count = aio.create_batch(), 0
                     if batch.append(key=key, value=value, timestamp=None) is None:
-                        raise ValueError(
-                            f"a {len(value)}-byte message does not fit in an empty record "
-                            f"batch of {topic}: raise the producer's max_batch_size"
-                        )
+                        raise _too_big(value, topic)
                 count += 1
             batch.close()
             sent.append(Sent(await aio.send_batch(batch, topic, partition=p), topic, p, count))
         return sent
+
+
+def _too_big(value: bytes, topic: str) -> ValueError:
+    return ValueError(
+        f"a {len(value)}-byte message does not fit in an empty record batch of {topic}: "
+        "raise the producer's max_batch_size"
+    )
 
 
 async def delivered(sent: Sequence[Sent]) -> None:

@@ -1,0 +1,80 @@
+"""Outputs as record batches: keyed like the Java client, one batch per partition, split
+when full, every batch's delivery awaited."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+
+from pipeline.worker.sending import BatchSender, delivered
+
+
+class FakeBatch:
+    def __init__(self, room: int) -> None:
+        self.records: list[tuple[bytes | None, bytes]] = []
+        self.room, self.closed = room, False
+
+    def append(self, *, key: bytes | None, value: bytes, timestamp: None) -> object | None:
+        if self.closed or len(self.records) >= self.room:
+            return None
+        self.records.append((key, value))
+        return object()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeProducer:
+    """The slice of aiokafka's producer BatchSender uses; batches hold ``room`` records."""
+
+    def __init__(self, partitions: int, room: int) -> None:
+        self.partitions, self.room = partitions, room
+        self.sent: list[tuple[str, int, FakeBatch]] = []
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(self.partitions))
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch(self.room)
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> Any:
+        assert batch.closed, "a batch is closed before it is handed over"
+        self.sent.append((topic, partition, batch))
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(len(self.sent))
+        return future
+
+
+def test_keys_land_where_a_keyed_send_would_and_full_batches_split() -> None:
+    producer = FakeProducer(partitions=4, room=3)
+    messages = [(f"event-{i}".encode(), f"v{i}".encode()) for i in range(40)]
+
+    async def run() -> list[Any]:
+        sent = await BatchSender(lambda: producer).send("scores", messages)
+        await delivered(sent)
+        return sent
+
+    sent = asyncio.run(run())
+    assert len(sent) == len(producer.sent) and all(s.future.done() for s in sent)
+    placed = {k: p for _, p, b in producer.sent for k, _ in b.records}
+    expected = DefaultPartitioner()
+    assert placed == {k: expected(k, [0, 1, 2, 3], [0, 1, 2, 3]) for k, _ in messages}
+    assert all(len(b.records) <= 3 for _, _, b in producer.sent)
+    assert sorted(r for _, _, b in producer.sent for r in b.records) == sorted(messages)
+    assert sum(s.count for s in sent) == 40
+
+
+def test_a_message_too_big_for_an_empty_batch_is_refused_with_the_way_out() -> None:
+    producer = FakeProducer(partitions=1, room=0)
+    with pytest.raises(ValueError, match="max_batch_size"):
+        asyncio.run(BatchSender(lambda: producer).send("scores", [(b"k", b"v")]))
+    assert producer.sent == []  # no empty batch went out
+
+
+def test_nothing_to_send_sends_nothing() -> None:
+    producer = FakeProducer(partitions=2, room=3)
+    assert asyncio.run(BatchSender(lambda: producer).send("scores", [])) == []
+    assert producer.sent == []
