@@ -24,7 +24,8 @@ from models.baseline.onnx_export import Classifier, baseline_onnx
 from models.baseline.onnx_trees import ANOMALY_OUTPUT, FRAUD_OUTPUT, INPUT
 from models.baseline.params import BaselineParams
 from models.card import CARD_FILE, model_card
-from models.data import EventLog, replay_log, time_split
+from models.data import EventLog
+from models.data.training import training_set
 from models.evaluation import alert_rates, choose_thresholds, ranking_metrics
 from models.exceptions import ParityError, TrainingDataError
 from models.manifest import Manifest, OutputNames, Thresholds
@@ -104,13 +105,6 @@ def _evaluate(
     return thresholds, metrics
 
 
-def _labels(y_raw: np.ndarray, params: BaselineParams) -> tuple[np.ndarray, np.ndarray]:
-    """(0/1 labels, rows usable for training and evaluation)."""
-    if params.unlabeled_as_genuine:
-        return (y_raw == 1).astype(np.int8), np.ones(len(y_raw), dtype=bool)
-    return (y_raw == 1).astype(np.int8), y_raw >= 0
-
-
 def train_baseline(
     event_log: EventLog,
     registry: Registry,
@@ -149,32 +143,17 @@ def _train(
     report = progress or _no_progress
     spec = FeatureSpec(window=params.window)
     n = len(event_log)
-    if not event_log.has_labels:
-        raise TrainingDataError(
-            f"{event_log.source} has no labels: give an is_fraud or label column "
-            "(docs/MAPPING.md) or a feedback folder"
-        )
-
-    report("replay", 0, n)
-    replayed = replay_log(
+    data = training_set(
         event_log,
         window=params.window,
         label_delay=params.label_delay,
-        progress=lambda done: report("replay", done, n),
+        fractions=params.fractions,
+        unlabeled_as_genuine=params.unlabeled_as_genuine,
+        report=report,
     )
-    report("replay", n, n)
+    replayed, y, split = data.replayed, data.y, data.split
     x = last_token_features(replayed.replay.cat, replayed.replay.num)
-    y, usable = _labels(replayed.labels, params)
-    split = time_split(event_log, params.fractions)
-    train, val, test = split.masks(replayed.ts)
-    rows = _Rows(train & usable, val & usable, test & usable)
-    frauds = int(y[rows.train].sum())
-    if frauds < 2 or frauds == int(rows.train.sum()):
-        raise TrainingDataError(
-            f"the training period (before {split.train_end.isoformat()}) has {frauds} fraud "
-            f"label(s) among {int(rows.train.sum())} events; a classifier needs both classes "
-            "— use a longer log or one with more labelled fraud"
-        )
+    rows = _Rows(data.train, data.val, data.test)
     if not rows.val.any() or not rows.test.any():
         raise TrainingDataError("the validation or test period has no usable events")
 

@@ -27,7 +27,8 @@ import torch
 from transformers.utils import logging as hf_logging
 
 from models.card import CARD_FILE, model_card
-from models.data import EventLog, replay_log, time_split
+from models.data import EventLog
+from models.data.training import training_set
 from models.exceptions import TrainingDataError
 from models.manifest import WINDOW_INPUTS, Manifest, Thresholds
 from models.registry import MODEL_FILE, Registry
@@ -161,31 +162,16 @@ def _prepare(
     started = time.perf_counter()
     if params.max_events is not None and len(event_log) > params.max_events:
         event_log = first_events(event_log, params.max_events)
-    n = len(event_log)
-    if not event_log.has_labels:
-        raise TrainingDataError(
-            f"{event_log.source} has no labels: give an is_fraud or label column "
-            "(docs/MAPPING.md) or a feedback folder"
-        )
-    report("replay", 0, n)
-    replayed = replay_log(
+    data = training_set(
         event_log,
         window=params.window,
         label_delay=params.label_delay,
-        progress=lambda done: report("replay", done, n),
+        fractions=params.fractions,
+        unlabeled_as_genuine=params.unlabeled_as_genuine,
+        report=report,
     )
-    report("replay", n, n)
-    y = (replayed.labels == 1).astype(np.int8)
-    usable = np.ones(n, bool) if params.unlabeled_as_genuine else replayed.labels >= 0
-    split = time_split(event_log, params.fractions)
-    train, val, test = (part & usable for part in split.masks(replayed.ts))
-    frauds = int(y[train].sum())
-    if frauds < 2 or frauds == int(train.sum()):
-        raise TrainingDataError(
-            f"the training period (before {split.train_end.isoformat()}) has {frauds} fraud "
-            f"label(s) among {int(train.sum())} events; a classifier needs both classes "
-            "— use a longer log or one with more labelled fraud"
-        )
+    replayed, y, split = data.replayed, data.y, data.split
+    train, val, test = data.train, data.val, data.test
     if not test.any() or not y[val].any():
         raise TrainingDataError(
             "the validation period has no fraud or the test period no event: early stopping "
