@@ -26,15 +26,14 @@ from pipeline.kafka.clients import group_consumer
 from pipeline.kafka.exceptions import KafkaUnavailableError
 from schemas import (
     DEFAULT_LIMITS,
+    RECORD_BY_TOPIC,
     DecodeLimits,
     EventRecord,
     Feedback,
     InvalidRecordError,
-    Login,
     Record,
     Score,
     Topic,
-    Transaction,
     decode,
     encode,
 )
@@ -42,10 +41,8 @@ from schemas import (
 log = logging.getLogger(__name__)
 
 READS: dict[str, type[Record]] = {
-    Topic.ALERTS.value: Score,
-    Topic.SCORES.value: Score,
-    Topic.TRANSACTIONS.value: Transaction,
-    Topic.LOGINS.value: Login,
+    Topic.ALERTS.value: Score,  # an alert carries the Score of the alerted event
+    **{t.value: RECORD_BY_TOPIC[t.value] for t in (Topic.SCORES, Topic.TRANSACTIONS, Topic.LOGINS)},
 }
 
 

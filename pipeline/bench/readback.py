@@ -15,23 +15,18 @@ from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.bench.exceptions import BenchError
 from pipeline.bench.report import ScoreSeen
+from pipeline.worker.engine import EVENT_TYPES
 from schemas import (
     DecodeLimits,
     InvalidRecordError,
-    Login,
     Score,
     Topic,
-    Transaction,
     decode,
 )
 
 log = logging.getLogger(__name__)
 
 EVENT_TOPICS = (Topic.TRANSACTIONS.value, Topic.LOGINS.value)
-_EVENT_TYPES: dict[str, type[Transaction] | type[Login]] = {
-    Topic.TRANSACTIONS.value: Transaction,
-    Topic.LOGINS.value: Login,
-}
 
 
 def _consumer(bootstrap: str) -> KafkaConsumer:
@@ -87,7 +82,7 @@ def input_timestamps(
     out: dict[str, float] = {}
     for record in read_all(bootstrap, EVENT_TOPICS):
         try:
-            event = decode(_EVENT_TYPES[record.topic], record.value, limits)
+            event = decode(EVENT_TYPES[record.topic], record.value, limits)
         except InvalidRecordError as err:
             if on_invalid is not None:
                 on_invalid(err.error_class)

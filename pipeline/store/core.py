@@ -27,7 +27,7 @@ from pipeline.store.columns import (
     feedback_key,
     feedback_row,
 )
-from pipeline.store.config import StoreConfig
+from pipeline.store.config import STORE_TOPICS, StoreConfig
 from pipeline.store.dedupe import SeenIndex
 from pipeline.store.files import (
     EVENTS,
@@ -45,26 +45,19 @@ from pipeline.store.sampling import keep_event
 from pipeline.store.writer import SORT_COLUMNS, RowBuffer, Written
 from schemas import (
     DEFAULT_LIMITS,
+    RECORD_BY_TOPIC,
     DecodeLimits,
     EventRecord,
     Feedback,
     InvalidRecordError,
-    Login,
     Record,
     Score,
-    Topic,
-    Transaction,
     decode,
 )
 
 log = logging.getLogger(__name__)
 
-RECORD_BY_STORE_TOPIC: dict[str, type[Record]] = {
-    Topic.TRANSACTIONS.value: Transaction,
-    Topic.LOGINS.value: Login,
-    Topic.SCORES.value: Score,
-    Topic.FEEDBACK.value: Feedback,
-}
+RECORD_BY_STORE_TOPIC: dict[str, type[Record]] = {t: RECORD_BY_TOPIC[t] for t in STORE_TOPICS}
 #: event ids of recent labels, so an event labelled before it is written is kept
 MAX_LABELLED = 100_000
 
