@@ -96,9 +96,15 @@ def test_thresholds_hit_the_alert_budget_on_validation(
 ) -> None:
     scorer = OnnxScorer.load(trained_transformer.registry)
     replayed = replay_log(trained_transformer.log, window=scorer.window)
-    _, val, _ = time_split(trained_transformer.log).masks(replayed.ts)
-    rows = np.flatnonzero(val & (replayed.event_types == "transaction"))
-    fraud, _ = scorer.score(*replayed.replay.windows(rows))
+    _, val, test = time_split(trained_transformer.log).masks(replayed.ts)
+    # scored as training scored them (validation then test, batches of 1024): int8 dynamic
+    # quantization scales each batch, and the tiny model's scores lie within ~1e-4 of each
+    # other, so another batching alone can move events across the cut
+    rows = np.concatenate([np.flatnonzero(val), np.flatnonzero(test)])
+    parts = [scorer.score(*replayed.replay.windows(rows[i : i + 1024]))[0]
+             for i in range(0, len(rows), 1024)]  # fmt: skip
+    scored = np.concatenate(parts)[: int(val.sum())]
+    fraud = scored[replayed.event_types[np.flatnonzero(val)] == "transaction"]
     cut = scorer.thresholds["transaction"]
     assert (fraud >= cut["review"]).mean() <= 0.01
     assert (fraud >= cut["block"]).mean() <= 0.002
