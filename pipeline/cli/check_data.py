@@ -18,7 +18,7 @@ err_console = Console(stderr=True)
 REPORTS_DIR = "data-quality"
 
 
-def _failures_table(result: GateResult) -> Table:
+def failures_table(result: GateResult) -> Table:
     table = Table(
         title=f"data gate: {len(result.failed)} failed expectations", title_justify="left"
     )
@@ -73,6 +73,6 @@ def check_data(
     if result.passed:
         console.print(f"[bold green]{result.headline()}[/]", soft_wrap=True)
         return
-    console.print(_failures_table(result))
+    console.print(failures_table(result))
     err_console.print(f"[bold red]{result.headline()}[/]", soft_wrap=True)
     raise typer.Exit(1)

@@ -23,6 +23,7 @@ from models.retrain import (
     retrain,
     watch,
 )
+from pipeline.cli.check_data import failures_table
 from pipeline.cli.context import settings_of
 from pipeline.kafka.publish import publish_model_update
 from schemas import FraudstreamError
@@ -31,18 +32,6 @@ console = Console()
 err_console = Console(stderr=True)
 REPORTS_DIR = "retrain"
 REGRESSION_DIR = "regression"
-
-
-def _gate_table(result: RetrainResult) -> Table:
-    table = Table(
-        title=f"data gate: {len(result.gate.failed)} failed expectations", title_justify="left"
-    )
-    table.add_column("check", style="bold")
-    table.add_column("expectation")
-    table.add_column("observed", overflow="fold")
-    for failed in result.gate.failed:
-        table.add_row(failed.check, failed.description, failed.observed_text(examples=2))
-    return table
 
 
 def _metrics_table(result: RetrainResult) -> Table:
@@ -193,7 +182,7 @@ def retrain_command(
 def _show(result: RetrainResult) -> None:
     report = result.out_dir / "report.html"
     if result.outcome is Outcome.REFUSED:
-        console.print(_gate_table(result))
+        console.print(failures_table(result.gate))
         console.print(f"report: {report}")
         err_console.print(f"[bold red]{result.headline}[/]", soft_wrap=True)
         return
