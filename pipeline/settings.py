@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     review_threshold: float | None = Field(default=None, ge=0, le=1, description="override")
     block_threshold: float | None = Field(default=None, ge=0, le=1, description="override")
     model_version: str | None = Field(default=None, description="serve this version, not current")
+    readback_margin_s: float = Field(
+        default=30.0, ge=0, description="outputs read back from this long before the oldest "
+        "uncommitted input (clock skew between producers and workers)",
+    )  # fmt: skip
+    readback_max_records: int = Field(default=2_000_000, ge=0)
+    log_level: str = Field(default="WARNING", description="worker log level (Faust's, too)")
 
     @property
     def kafka_dir(self) -> Path:

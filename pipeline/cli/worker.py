@@ -42,7 +42,7 @@ def worker(
         topics=changelog_topics(app),
         configs={"cleanup.policy": "compact"},
     )
-    runner = Worker(app, loglevel="WARNING", quiet=True)
+    runner = Worker(app, loglevel=settings.log_level.upper(), quiet=True)
     # Faust's terminal spinner turns the root logger to DEBUG so that every log record can
     # tick it: each debug line of Faust and aiokafka would be built for nothing.
     runner.spinner = None

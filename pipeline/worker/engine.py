@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 
@@ -66,6 +67,14 @@ class Incoming:
     timestamp: float | None = None  # broker/producer timestamp, epoch seconds
 
 
+class AlreadySent(Protocol):
+    """Outputs a previous run sent for events that come back (see pipeline.worker.readback)."""
+
+    def scored(self, msg: Incoming, event_id: str) -> bool: ...
+
+    def dead_lettered(self, msg: Incoming) -> bool: ...
+
+
 @dataclass(slots=True)
 class Outcome:
     """What a batch produced: messages to send and state to write."""
@@ -80,7 +89,10 @@ class Outcome:
     source: dict[str, int] = field(default_factory=dict)
     risk: dict[str, bytes] = field(default_factory=dict)
     decisions: dict[str, int] = field(default_factory=dict)
+    #: events back from before a restart, not scored again: the state held them already,
+    #: or (``already_scored``) it did not but their Score was on the broker
     redelivered: int = 0
+    already_scored: int = 0
     lags: list[float] = field(default_factory=list)  # produce → decision, seconds
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
 
@@ -123,6 +135,7 @@ class Engine:
         accounts: Mapping[str, bytes],
         activity: Mapping[str, bytes],
         risk: Mapping[str, bytes],
+        sent: AlreadySent | None = None,
     ) -> Outcome:
         out = Outcome()
         t0 = time.perf_counter()
@@ -138,7 +151,8 @@ class Engine:
             try:
                 record = decode(EVENT_TYPES[msg.topic], msg.value, self.limits)
             except InvalidRecordError as err:
-                out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
+                if sent is None or not sent.dead_lettered(msg):
+                    out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
                 continue
             finally:
                 decode_s += time.perf_counter() - d0
@@ -168,6 +182,10 @@ class Engine:
                 merchant_risk = risk_from_bytes(raw_risk) if raw_risk else None
             cat, num = observe(profile, view, counts, merchant_risk)
             out.source["a:" + record.account_id] = index
+            if sent is not None and sent.scored(msg, record.event_id):
+                out.redelivered += 1  # its Score reached the broker, the state did not
+                out.already_scored += 1
+                continue
             c, n, m = profile.tokens(positions)
             cats.append(c)
             nums.append(n)
@@ -247,7 +265,7 @@ class Engine:
 
     # ---------------------------------------------------------------- feedback
     def apply_feedback(
-        self, batch: Sequence[Incoming], risk: Mapping[str, bytes]
+        self, batch: Sequence[Incoming], risk: Mapping[str, bytes], sent: AlreadySent | None = None
     ) -> tuple[Outcome, list[Feedback]]:
         """Labels update merchant risk (counted once per event); invalid ones are dead-lettered."""
         out = Outcome()
@@ -257,7 +275,8 @@ class Engine:
             try:
                 fb = decode(Feedback, msg.value, self.limits)
             except InvalidRecordError as err:
-                out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
+                if sent is None or not sent.dead_lettered(msg):
+                    out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
                 continue
             valid.append(fb)
             if fb.merchant_id is None:

@@ -29,6 +29,17 @@ class WorkerMetrics:
         self.redelivered = Counter(
             "fraudstream_redelivered", "events already scored, skipped", registry=r
         )
+        self.already_scored = Counter(
+            "fraudstream_already_scored",
+            "redelivered events whose Score a previous run had sent (found by read-back)",
+            registry=r,
+        )
+        self.readback_records = Counter(
+            "fraudstream_readback_records", "output records read back on assignment", registry=r
+        )
+        self.alerts_resent = Counter(
+            "fraudstream_alerts_resent", "alerts of read-back Scores that had none", registry=r
+        )
         self.score_latency = Histogram(
             "fraudstream_score_latency_seconds", "batch decode→decision time",
             buckets=LATENCY_BUCKETS, registry=r,

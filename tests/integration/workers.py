@@ -48,11 +48,13 @@ def run_cli(*args: str, env: Mapping[str, str], timeout: float = 300) -> str:
     return done.stdout
 
 
-def start_cli(*args: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``fraudstream ARGS`` in the background, output to ``log``."""
+def start_cli(
+    *args: str, env: Mapping[str, str], log: Path, module: str = "pipeline.cli"
+) -> subprocess.Popen[bytes]:
+    """``fraudstream ARGS`` (``python -m module ARGS``) in the background, output to ``log``."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", *args],
+            [sys.executable, "-m", module, *args],
             env=dict(env), cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -67,17 +69,21 @@ def tail(path: Path, chars: int = 4000) -> str:
 class WorkerProcess:
     """``fraudstream worker`` in a subprocess, with its web port and log file."""
 
-    def __init__(self, env: Mapping[str, str], web_port: int, log: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], web_port: int, log: Path, module: str = "pipeline.cli"
+    ) -> None:
         self.env = dict(env)
         self.web_port = web_port
         self.log = log
+        self.module = module  # a stand-in for `fraudstream` (fault injection)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.proc = start_cli(
-            "worker", "--web-port", str(self.web_port), env=self.env, log=self.log
-        )
+            "worker", "--web-port", str(self.web_port), env=self.env, log=self.log,
+            module=self.module,
+        )  # fmt: skip
         return self
 
     @property

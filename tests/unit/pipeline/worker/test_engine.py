@@ -12,6 +12,7 @@ import orjson
 from models.features import OnlineState, profile_from_bytes
 from models.features.events import EventView
 from pipeline.worker.engine import Engine, Incoming
+from pipeline.worker.readback import Emitted, dead_letter_key
 from schemas import (
     DeadLetter,
     DecodeLimits,
@@ -207,3 +208,33 @@ def test_a_merchant_velocity_that_missed_a_redelivered_event_counts_it_once() ->
     # redelivered again: counted already, written back as it is
     twice = eng.score_batch(batch[5:], model, crash_free.accounts, crash_free.activity, {})
     assert twice.activity["0:m2"] == crash_free.activity["0:m2"]
+
+
+def test_an_event_whose_score_was_sent_before_a_crash_is_applied_not_scored_again() -> None:
+    """The Score reached the broker, the state did not (the worker died in between): the
+    read-back says so, and the redelivered event moves the state without a second Score."""
+    eng, model = engine(), LinearModel()
+    batch = [msg(tx(i, minutes=i), i) for i in range(4)]
+    bad = Incoming(Topic.TRANSACTIONS.value, 0, 4, b"{oops", None)
+    clean = eng.score_batch([*batch, bad], model, {}, {}, {})
+    sent = Emitted(
+        until={(Topic.TRANSACTIONS.value, 0): 5},
+        scores={"tx-0", "tx-1"},
+        dead_letters={dead_letter_key(Topic.TRANSACTIONS.value, 0, 4)},
+    )
+    out = eng.score_batch([*batch, bad], model, {}, {}, {}, sent)
+    assert [decode(Score, v).event_id for _, v in out.scores] == ["tx-2", "tx-3"]
+    assert out.already_scored == 2 and out.redelivered == 2 and out.dead_letters == []
+    assert out.accounts == clean.accounts and out.activity == clean.activity  # state as if once
+    # the same ids outside the suspect range (offsets past the end at assignment) are scored
+    late = Emitted(until={(Topic.TRANSACTIONS.value, 0): 1}, scores={"tx-0", "tx-1"})
+    out = eng.score_batch(batch, model, {}, {}, {}, late)
+    assert [decode(Score, v).event_id for _, v in out.scores] == ["tx-1", "tx-2", "tx-3"]
+
+
+def test_a_read_back_is_dropped_once_every_suspect_range_is_passed() -> None:
+    sent = Emitted(until={("t", 0): 3, ("t", 1): 2}, scores={"x"}, dead_letters={b"t/0@1"})
+    sent.passed([Incoming("t", 0, 1, None), Incoming("t", 1, 1, None)])
+    assert sent.until == {("t", 0): 3} and sent.scores == {"x"}
+    sent.passed([Incoming("t", 0, 2, None)])
+    assert sent.until == {} and sent.scores == set() and sent.dead_letters == set()

@@ -1,0 +1,127 @@
+"""The worker's commit-offset rule (pipeline/worker/consumer.py) against Faust's own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import MethodType, SimpleNamespace
+
+import pytest
+from faust.transport.consumer import Consumer as FaustConsumer
+from faust.types import TP
+from intervaltree import IntervalTree
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+from pipeline.worker.consumer import CommitSafeConsumer, KeepOnResume, next_commit
+
+TP0 = TP("fraud.transactions.v1", 0)
+
+
+def bookkeeping(acked: list[int], gap: tuple[int, int] | None, committed: int) -> SimpleNamespace:
+    """The consumer attributes ``_new_offset`` reads and writes, for one partition."""
+    tree = IntervalTree()
+    if gap:
+        tree.addi(*gap)
+    state = SimpleNamespace(
+        _acked=defaultdict(list, {TP0: list(acked)}),
+        _acked_index=defaultdict(set, {TP0: set(acked)}),
+        _gap=defaultdict(IntervalTree, {TP0: tree}),
+        _committed_offset=defaultdict(lambda: None, {TP0: committed}),
+        hole_grace_s=CommitSafeConsumer.hole_grace_s,
+        seeks=[],
+    )
+
+    async def seek(tp: TP, offset: int) -> None:
+        state.seeks.append((tp, offset))
+
+    state.seek = seek
+    state._watch_hole = MethodType(CommitSafeConsumer._watch_hole, state)
+    return state
+
+
+def commits(rule, state: SimpleNamespace, rounds: int) -> list[int]:
+    """What ``rounds`` commit timer ticks commit, as Faust applies each offset."""
+    out = []
+    for _ in range(rounds):
+        offset = rule(state, TP0)
+        if offset is not None and offset > state._committed_offset[TP0]:
+            out.append(offset)
+            state._committed_offset[TP0] = offset
+    return out
+
+
+def test_a_replayed_fetch_stalls_faust_commits_and_not_ours() -> None:
+    """After a seek back to the committed offset 100 while the previous fetch was still
+    being delivered, offsets 101-299 were acknowledged and also recorded as a gap (the
+    next record seen was 300 with the read offset reset to 100)."""
+    acked = list(range(100, 1000))
+
+    faust = bookkeeping(acked, (101, 300), committed=100)
+    got = commits(FaustConsumer._new_offset, faust, rounds=20)
+    assert got[-1] < 150, got  # one or two offsets per commit: 900 acked, stuck near 100
+
+    ours = bookkeeping(acked, (101, 300), committed=100)
+    assert commits(CommitSafeConsumer._new_offset, ours, rounds=2) == [1000]
+    assert ours._acked[TP0] == [] and ours._acked_index[TP0] == set()
+
+
+def test_the_rule_otherwise_matches_faust() -> None:
+    cases = [
+        ([5, 6, 7, 9, 10], None, 5),  # a hole after the head: commit up to it
+        ([7, 8, 9], None, 5),  # the head is two short: wait for 5 and 6
+        ([6, 7, 8], None, 5),  # one short (a transaction marker): accepted
+        ([5, 6, 10, 11], (7, 10), 5),  # a gap of compacted offsets fills the hole
+    ]
+    for acked, gap, committed in cases:
+        faust = bookkeeping(acked, gap, committed)
+        ours = bookkeeping(acked, gap, committed)
+        assert CommitSafeConsumer._new_offset(ours, TP0) == FaustConsumer._new_offset(faust, TP0)
+        assert ours._acked[TP0] == faust._acked[TP0], (acked, gap)
+
+
+def test_next_commit_ignores_offsets_already_committed() -> None:
+    assert next_commit([3, 4, 5, 6], [], committed=5) == (7, [], [5, 6])
+    assert next_commit([], [], committed=5) == (None, [], [])
+
+
+def test_a_hole_that_never_fills_makes_the_partition_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Offsets 577-1089 never acknowledged, later ones are: after the grace period the
+    partition is read again from the committed offset, once per grace period."""
+    clock = [1000.0]
+    monkeypatch.setattr("pipeline.worker.consumer.time.monotonic", lambda: clock[0])
+    state = bookkeeping(list(range(1090, 2000)), None, committed=577)
+
+    async def ticks(seconds: list[float]) -> None:
+        for t in seconds:
+            clock[0] = 1000.0 + t
+            assert CommitSafeConsumer._new_offset(state, TP0) is None
+            await asyncio.sleep(0)  # let a scheduled seek run
+
+    asyncio.run(ticks([0, 5, 10, 14]))
+    assert state.seeks == []
+    asyncio.run(ticks([16, 20, 30]))
+    assert state.seeks == [(TP0, 577)]
+    asyncio.run(ticks([32]))
+    assert state.seeks == [(TP0, 577), (TP0, 577)]
+    # the lost records come back and are acknowledged: the commit goes through at once
+    state._acked[TP0].extend(range(577, 1090))
+    assert CommitSafeConsumer._new_offset(state, TP0) == 2000
+
+
+def test_resuming_the_flow_keeps_delivered_records_and_a_revocation_still_clears() -> None:
+    async def queued_after_resume(flow: FlowControlEvent) -> int:
+        queue: FlowControlQueue = FlowControlQueue(flow_control=flow, clear_on_resume=True)
+        flow.resume()  # the recovery's first resume: fetching starts
+        for record in range(5):
+            queue.put_nowait(record)
+        flow.resume()  # the recovery's last one, after the seek to the committed offsets
+        kept = queue.qsize()
+        flow.suspend()
+        flow.clear()  # what a revocation does
+        assert queue.qsize() == 0
+        return kept
+
+    assert asyncio.run(queued_after_resume(FlowControlEvent())) == 0  # Faust's: dropped
+    assert asyncio.run(queued_after_resume(KeepOnResume())) == 5
