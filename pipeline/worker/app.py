@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 import faust
 from faust.streams import _current_event
-from faust.types import EventT
+from faust.types import TP, EventT
 from prometheus_client import generate_latest
 
 from pipeline.settings import Settings
@@ -31,7 +31,7 @@ from pipeline.worker.engine import Engine, Incoming, Outcome
 from pipeline.worker.metrics import WorkerMetrics
 from pipeline.worker.models import ModelHolder
 from pipeline.worker.readback import Emitted, dead_letter_key, read_back
-from pipeline.worker.sending import BatchSender, delivered
+from pipeline.worker.sending import BatchSender, Sent, delivered
 from schemas import Topic
 
 log = logging.getLogger(__name__)
@@ -156,11 +156,34 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     def _write(
         table: Any, writes: dict[str, bytes], prefix: str, out: Outcome, batch: Sequence[EventT]
     ) -> None:
-        # A table write goes to the changelog partition of the event being processed:
-        # point Faust's "current event" at the message that last changed each key.
+        # Through Faust: store + one changelog send per key. A table write goes to the
+        # changelog partition of the event being processed: point Faust's "current event" at
+        # the message that last changed each key. (Merchant risk, a few writes per batch.)
         for key, value in writes.items():
             _set_current_event(batch[out.source[prefix + key]])
             table[key.encode()] = value
+
+    def _store(
+        table: Any, writes: dict[str, bytes], prefix: str, out: Outcome, batch: Sequence[EventT]
+    ) -> dict[int, list[tuple[bytes | None, bytes]]]:
+        # The store directly (its database for the source message's partition); the
+        # changelog records are returned per partition, for one record batch each.
+        store = table.data
+        by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
+        for key, value in writes.items():
+            event = batch[out.source[prefix + key]]
+            _set_current_event(event)
+            raw = key.encode()
+            store[raw] = value
+            by_partition.setdefault(event.message.partition, []).append((raw, value))
+        return by_partition
+
+    async def _log(table: Any, by_partition: dict[int, list[tuple[bytes | None, bytes]]]) -> None:
+        sent = await sender.send_partitioned(table.changelog_topic.get_topic_name(), by_partition)
+        for batch_sent in sent:  # recovery starts after the last offset the store holds
+            batch_sent.future.add_done_callback(
+                lambda fut, s=batch_sent: _persisted(table, s, fut)
+            )
 
     @app.agent(events_topic)
     async def score_events(stream: faust.StreamT) -> None:
@@ -185,13 +208,14 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         futures += await sender.send(Topic.ALERTS.value, out.alerts)
         futures += await _dead_letters(out)
         await delivered(futures)
-        # Both tables are written before any await, so a crash cannot fall between an
-        # account and the merchant velocity the same events moved. Faust's per-key changelog
-        # path is kept: writing the store directly and the changelog as one record batch
-        # per partition halved the worker's CPU per event, but the restart in the crash test
-        # then left a partition whose offsets were never committed again (docs/BENCHMARKS.md).
-        _write(accounts, out.accounts, "a:", out, batch)
-        _write(activity, out.activity, "m:", out, batch)
+        # Both stores are written before any await, so a crash cannot fall between an
+        # account and the merchant velocity the same events moved; their changelog records
+        # then go out as one record batch per partition (Faust's per-key sends cost twice
+        # the CPU). Faust flushes the producer before it commits the input offsets.
+        account_log = _store(accounts, out.accounts, "a:", out, batch)
+        activity_log = _store(activity, out.activity, "m:", out, batch)
+        await _log(accounts, account_log)
+        await _log(activity, activity_log)
         metrics.events_out.labels(Topic.SCORES.value).inc(len(out.scores))
         metrics.events_out.labels(Topic.ALERTS.value).inc(len(out.alerts))
         metrics.redelivered.inc(out.redelivered)
@@ -322,6 +346,12 @@ def _fail_stop(agent: str, batch: Sequence[EventT], err: BaseException) -> NoRet
     )  # fmt: skip
     logging.shutdown()
     os._exit(EXIT_BATCH_FAILED)
+
+
+def _persisted(table: Any, sent: Sent, fut: Any) -> None:
+    """A changelog batch was acknowledged: its last offset is now in the store's records."""
+    if not fut.cancelled() and fut.exception() is None:
+        table.data.set_persisted_offset(TP(sent.topic, sent.partition), sent.last_offset())
 
 
 def _set_current_event(event: EventT) -> None:

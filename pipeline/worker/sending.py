@@ -9,7 +9,7 @@ partitioned like the Java client (murmur2), so a Score lands where a keyed send 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,10 @@ class Sent:
     topic: str
     partition: int
     count: int
+
+    def last_offset(self) -> int:
+        """Offset of the batch's last record (once delivered)."""
+        return int(self.future.result().offset) + self.count - 1
 
 
 class BatchSender:
@@ -52,8 +56,17 @@ class BatchSender:
         for key, value in messages:
             p = _partition_of(key, partitions, partitions)
             by_partition.setdefault(p, []).append((key, value))
+        return await self.send_partitioned(topic, by_partition)
+
+    async def send_partitioned(
+        self, topic: str, by_partition: Mapping[int, Sequence[tuple[bytes | None, bytes]]]
+    ) -> list[Sent]:
+        """Queue each partition's messages in as few record batches as fit."""
+        aio = self._producer()
         sent: list[Sent] = []
         for p, items in by_partition.items():
+            if not items:
+                continue
             batch, count = aio.create_batch(), 0
             for key, value in items:
                 if batch.append(key=key, value=value, timestamp=None) is None:
