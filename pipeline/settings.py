@@ -45,6 +45,10 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="outputs read back from this long before the oldest "
         "uncommitted input (clock skew between producers and workers)",
     )  # fmt: skip
+    readback_lookback_s: float = Field(
+        default=900.0, gt=0, description="read-back never reaches further back than this: "
+        "how long a crashed worker may stay down and still not score an event twice",
+    )  # fmt: skip
     readback_max_records: int = Field(default=2_000_000, ge=0)
     log_level: str = Field(default="WARNING", description="worker log level (Faust's, too)")
 

@@ -118,6 +118,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
                 lambda: read_back(
                     settings.kafka_bootstrap, settings.worker_id, ours,
                     margin_s=settings.readback_margin_s,
+                    lookback_s=settings.readback_lookback_s,
                     max_records=settings.readback_max_records,
                 ),
             )  # fmt: skip
@@ -181,9 +182,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     async def _log(table: Any, by_partition: dict[int, list[tuple[bytes | None, bytes]]]) -> None:
         sent = await sender.send_partitioned(table.changelog_topic.get_topic_name(), by_partition)
         for batch_sent in sent:  # recovery starts after the last offset the store holds
-            batch_sent.future.add_done_callback(
-                lambda fut, s=batch_sent: _persisted(table, s, fut)
-            )
+            batch_sent.future.add_done_callback(lambda fut, s=batch_sent: _persisted(table, s, fut))
 
     @app.agent(events_topic)
     async def score_events(stream: faust.StreamT) -> None:

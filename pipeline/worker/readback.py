@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 #: Score/alert/dead-letter timestamps are the worker's clock, input timestamps the
 #: producer's: read outputs from this long before the oldest suspect input
 DEFAULT_MARGIN_S = 30.0
+#: a Score older than this cannot belong to the run that died (a worker restarts within
+#: minutes): a lagging group's oldest uncommitted input may be hours old, its Scores not
+DEFAULT_LOOKBACK_S = 900.0
 #: stop reading back after this many output records (a very long outage): a warning, and
 #: the events past it are scored again (at least once still holds)
 DEFAULT_MAX_RECORDS = 2_000_000
@@ -95,6 +98,7 @@ def read_back(
     assigned: Sequence[tuple[str, int]],
     *,
     margin_s: float = DEFAULT_MARGIN_S,
+    lookback_s: float = DEFAULT_LOOKBACK_S,
     max_records: int = DEFAULT_MAX_RECORDS,
     timeout_s: float = 60.0,
 ) -> Emitted:
@@ -133,7 +137,7 @@ def read_back(
             del emitted.until[(tp.topic, tp.partition)]
         if not first:
             return emitted
-        since_ms = int(min(first.values()) - margin_s * 1000)
+        since_ms = read_from_ms(min(first.values()), time.time(), margin_s, lookback_s)
         outputs = [
             TopicPartition(topic, p)
             for topic in (Topic.SCORES.value, Topic.ALERTS.value, Topic.DEADLETTER.value)
@@ -158,6 +162,12 @@ def read_back(
         consumer.close(autocommit=False)
         emitted.seconds = time.perf_counter() - t0
     return emitted
+
+
+def read_from_ms(oldest_input_ms: int, now_s: float, margin_s: float, lookback_s: float) -> int:
+    """Where the read-back starts (epoch ms): at the oldest uncommitted input less the clock
+    margin, but no earlier than ``lookback_s`` ago."""
+    return int(max(oldest_input_ms - margin_s * 1000, (now_s - lookback_s) * 1000))
 
 
 def _first_timestamps(

@@ -12,7 +12,7 @@ import orjson
 from models.features import OnlineState, profile_from_bytes
 from models.features.events import EventView
 from pipeline.worker.engine import Engine, Incoming
-from pipeline.worker.readback import Emitted, dead_letter_key
+from pipeline.worker.readback import Emitted, dead_letter_key, read_from_ms
 from schemas import (
     DeadLetter,
     DecodeLimits,
@@ -238,3 +238,11 @@ def test_a_read_back_is_dropped_once_every_suspect_range_is_passed() -> None:
     assert sent.until == {("t", 0): 3} and sent.scores == {"x"}
     sent.passed([Incoming("t", 0, 2, None)])
     assert sent.until == {} and sent.scores == set() and sent.dead_letters == set()
+
+
+def test_the_read_back_starts_at_the_oldest_uncommitted_input_but_not_too_far_back() -> None:
+    now = 1_800_000_000.0
+    # a restart right after the crash: the oldest uncommitted input, less the clock margin
+    assert read_from_ms(int((now - 5) * 1000), now, 30, 900) == int((now - 35) * 1000)
+    # a group hours behind: its Scores cannot be older than the lookback
+    assert read_from_ms(int((now - 7200) * 1000), now, 30, 900) == int((now - 900) * 1000)
