@@ -122,14 +122,11 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
                     max_records=settings.readback_max_records,
                 ),
             )  # fmt: skip
-            if emitted.missing_alerts:
-                await delivered(await sender.send(Topic.ALERTS.value, emitted.missing_alerts))
-                metrics.alerts_resent.inc(len(emitted.missing_alerts))
             metrics.readback_records.inc(emitted.records_read)
             sent_before.emitted = emitted
             (log.warning if emitted.until else log.info)(
                 "readback partitions=%d suspect=%d records=%d scores=%d dead_letters=%d "
-                "alerts_resent=%d seconds=%.2f",
+                "alerts_missing=%d seconds=%.2f",
                 len(ours), len(emitted.until), emitted.records_read, len(emitted.scores),
                 len(emitted.dead_letters), len(emitted.missing_alerts), emitted.seconds,
             )  # fmt: skip
@@ -203,8 +200,9 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         )
         # outputs first, acknowledged by the broker, then the state that records them:
         # a crash in between replays the events, and the state says none was scored.
+        resent = sent.alerts_for(out.already_scored) if sent is not None else []
         futures = await sender.send(Topic.SCORES.value, out.scores)
-        futures += await sender.send(Topic.ALERTS.value, out.alerts)
+        futures += await sender.send(Topic.ALERTS.value, out.alerts + resent)
         futures += await _dead_letters(out)
         await delivered(futures)
         # Both stores are written before any await, so a crash cannot fall between an
@@ -216,9 +214,10 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         await _log(accounts, account_log)
         await _log(activity, activity_log)
         metrics.events_out.labels(Topic.SCORES.value).inc(len(out.scores))
-        metrics.events_out.labels(Topic.ALERTS.value).inc(len(out.alerts))
+        metrics.events_out.labels(Topic.ALERTS.value).inc(len(out.alerts) + len(resent))
         metrics.redelivered.inc(out.redelivered)
-        metrics.already_scored.inc(out.already_scored)
+        metrics.already_scored.inc(len(out.already_scored))
+        metrics.alerts_resent.inc(len(resent))
         if sent is not None:
             sent.passed(incoming)
         metrics.batch_size.observe(len(batch))

@@ -92,7 +92,7 @@ class Outcome:
     #: events back from before a restart, not scored again: the state held them already,
     #: or (``already_scored``) it did not but their Score was on the broker
     redelivered: int = 0
-    already_scored: int = 0
+    already_scored: list[str] = field(default_factory=list)  # their event ids
     lags: list[float] = field(default_factory=list)  # produce → decision, seconds
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
 
@@ -184,7 +184,7 @@ class Engine:
             out.source["a:" + record.account_id] = index
             if sent is not None and sent.scored(msg, record.event_id):
                 out.redelivered += 1  # its Score reached the broker, the state did not
-                out.already_scored += 1
+                out.already_scored.append(record.event_id)
                 continue
             c, n, m = profile.tokens(positions)
             cats.append(c)

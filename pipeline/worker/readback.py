@@ -11,9 +11,10 @@ its own outputs back: for every assigned input partition with uncommitted record
 an event outside it can exist (later records were never consumed). Every Score, alert and
 dead letter sent since the oldest suspect record was produced (less a clock margin) is read
 by key: Scores by ``event_id``, dead letters by their source coordinates. An event of a
-suspect range whose Score is there gets its state applied and no second Score; an alerted
-decision whose alert did not make it (Scores and alerts are separate batches) is sent
-from the Score that did. Outside the suspect ranges nothing is looked up.
+suspect range whose Score is there gets its state applied and no second Score; if its
+decision was alerted and the alert did not make it (Scores and alerts are separate
+batches), the alert is sent then, from the Score that did. Outside the suspect ranges
+nothing is looked up.
 """
 
 from __future__ import annotations
@@ -59,8 +60,10 @@ class Emitted:
     until: dict[tuple[str, int], int] = field(default_factory=dict)
     scores: set[str] = field(default_factory=set)
     dead_letters: set[bytes] = field(default_factory=set)
-    #: (key, Score value) of alerted decisions whose alert is not on the alerts topic
-    missing_alerts: list[tuple[bytes, bytes]] = field(default_factory=list)
+    #: event id -> Score value of an alerted decision whose alert is not on the alerts topic
+    #: (sent again only for an event that comes back: another live worker's alert may just
+    #: not have landed yet)
+    missing_alerts: dict[str, bytes] = field(default_factory=dict)
     records_read: int = 0
     seconds: float = 0.0
 
@@ -79,6 +82,10 @@ class Emitted:
             and dead_letter_key(msg.topic, msg.partition, msg.offset) in self.dead_letters
         )
 
+    def alerts_for(self, event_ids: Iterable[str]) -> list[tuple[bytes, bytes]]:
+        """(key, value) of the alerts to send again for these redelivered, scored events."""
+        return [(i.encode(), self.missing_alerts[i]) for i in event_ids if i in self.missing_alerts]
+
     def passed(self, batch: Iterable[Incoming]) -> None:
         """Forget partitions whose suspect range the worker has gone past."""
         if not self.until:
@@ -90,6 +97,7 @@ class Emitted:
         if not self.until:
             self.scores.clear()
             self.dead_letters.clear()
+            self.missing_alerts.clear()
 
 
 def read_back(
@@ -157,7 +165,7 @@ def read_back(
                 alerts.add(record.key)
             else:
                 emitted.dead_letters.add(record.key)
-        emitted.missing_alerts = [(k, v) for k, v in alerted.items() if k not in alerts]
+        emitted.missing_alerts = {k.decode(): v for k, v in alerted.items() if k not in alerts}
     finally:
         consumer.close(autocommit=False)
         emitted.seconds = time.perf_counter() - t0

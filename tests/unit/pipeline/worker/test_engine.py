@@ -224,7 +224,8 @@ def test_an_event_whose_score_was_sent_before_a_crash_is_applied_not_scored_agai
     )
     out = eng.score_batch([*batch, bad], model, {}, {}, {}, sent)
     assert [decode(Score, v).event_id for _, v in out.scores] == ["tx-2", "tx-3"]
-    assert out.already_scored == 2 and out.redelivered == 2 and out.dead_letters == []
+    assert out.already_scored == ["tx-0", "tx-1"] and out.redelivered == 2
+    assert out.dead_letters == []
     assert out.accounts == clean.accounts and out.activity == clean.activity  # state as if once
     # the same ids outside the suspect range (offsets past the end at assignment) are scored
     late = Emitted(until={(Topic.TRANSACTIONS.value, 0): 1}, scores={"tx-0", "tx-1"})
@@ -246,3 +247,9 @@ def test_the_read_back_starts_at_the_oldest_uncommitted_input_but_not_too_far_ba
     assert read_from_ms(int((now - 5) * 1000), now, 30, 900) == int((now - 35) * 1000)
     # a group hours behind: its Scores cannot be older than the lookback
     assert read_from_ms(int((now - 7200) * 1000), now, 30, 900) == int((now - 900) * 1000)
+
+
+def test_a_lost_alert_is_sent_again_only_for_an_event_that_comes_back() -> None:
+    sent = Emitted(until={("t", 0): 9}, scores={"a", "b"}, missing_alerts={"a": b"score-a"})
+    assert sent.alerts_for(["a", "b"]) == [(b"a", b"score-a")]
+    assert sent.alerts_for(["b", "c"]) == []
