@@ -1,19 +1,23 @@
-"""Faust's Kafka consumer with a commit-offset computation that cannot stall.
+"""Faust's app and Kafka consumer, fixed where a restart could stall a partition's commits.
 
-Faust commits, per partition, the end of the first run of consecutive acknowledged offsets.
-Offsets it skips on purpose (a jump in the fetched offsets: compaction, transaction markers)
-are kept as a *gap* and merged into the acknowledged list before each commit. A fetch that
-Faust replays after a rebalance or recovery seek (it re-reads from the committed offset
-while records of the previous fetch are still being handed to the streams) makes such a
-gap out of offsets that were delivered and acknowledged too. faust-streaming 0.15.3 then
-appends them a second time; the duplicates split its run of "consecutive" offsets
-(``[7, 8, 8, 9]`` is two runs), so each commit advances by one or two offsets and the
-partition's committed offset falls behind for good, although every event was processed.
+Three changes, each in a subclass (nothing of Faust is patched in place):
 
-The computation below is the same rule on the *set* of acknowledged offsets, and a hole
-at the head that outlasts a grace period makes the partition be read again (see
-:class:`CommitSafeConsumer`). Both live in a subclass of the aiokafka driver's consumer,
-installed by :class:`WorkerApp`; nothing else of Faust changes.
+- :class:`KeepOnResume`: resuming the flow no longer clears the stream queues. The table
+  recovery after an assignment resumed it after the fetcher had started delivering from
+  the committed offsets, and the records delivered in between were lost: never processed,
+  never acknowledged, and the partition never committed again. This is the fault the crash
+  test met.
+- :func:`next_commit`: Faust commits, per partition, the end of the first run of
+  consecutive acknowledged offsets. Offsets it skips on purpose (a jump in the fetched
+  offsets: compaction, transaction markers) are kept as a *gap* and merged into the
+  acknowledged list before each commit. A fetch replayed after a seek makes such a gap out
+  of offsets that were delivered and acknowledged too; faust-streaming 0.15.3 then appends
+  them a second time, and the duplicates split its run (``[7, 8, 8, 9]`` is two runs), so
+  each commit advances by one or two offsets. The same rule is computed here on the *set*
+  of acknowledged offsets.
+- :class:`CommitSafeConsumer`: a hole at the head of the acknowledged offsets that
+  outlasts a grace period, whatever its cause, makes the partition be read again from its
+  committed offset.
 """
 
 from __future__ import annotations
