@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient
 
+from pipeline.kafka.admin import admin_client
 from schemas import Topic
 
 if TYPE_CHECKING:
@@ -116,11 +116,8 @@ def read_back(
     emitted = Emitted()
     if not tps:
         return emitted
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=f"{group}-readback")
-    try:
+    with admin_client(bootstrap) as admin:
         committed = admin.list_group_offsets({group: tps}).get(group, {})
-    finally:
-        admin.close()
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
