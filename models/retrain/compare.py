@@ -41,11 +41,15 @@ def score_set(
     scorers: dict[str, OnnxScorer],
     label_delay: timedelta,
     start: float | None = None,
+    end: float | None = None,
 ) -> ScoredSet:
-    """Replay ``event_log`` once and score its events at or after ``start`` by each model."""
+    """Replay ``event_log`` once and score its events within [``start``, ``end``] by each
+    model (an open bound: from the first or to the last event)."""
     window = max(s.window for s in scorers.values())
     replayed = replay_log(event_log, window=window, label_delay=label_delay)
-    rows = np.arange(len(replayed)) if start is None else np.flatnonzero(replayed.ts >= start)
+    lo = -np.inf if start is None else start
+    hi = np.inf if end is None else end
+    rows = np.flatnonzero((replayed.ts >= lo) & (replayed.ts <= hi))
     scores = {role: score_rows(s, replayed.replay, rows)[0] for role, s in scorers.items()}
     log.info("set scored name=%s events=%d", name, len(rows))
     return ScoredSet(

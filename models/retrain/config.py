@@ -97,8 +97,15 @@ class RetrainConfig:
     baseline: BaselineParams = field(default_factory=BaselineParams)
     #: fine-tuning of a transformer challenger from the champion's weights
     transformer: TransformerWarmStart = field(default_factory=TransformerWarmStart)
-    #: the most recent share of the new events, held out to compare the two models
+    #: the most recent share of the new events, held out to compare the two models; taken
+    #: among the events whose labels are complete (see ``label_maturity_days``)
     recent_fraction: float = 0.2
+    #: days until the labels of an event are complete (the frauds the champion let through
+    #: are labelled only by a chargeback or a claim); None: measured on the data, the
+    #: ``label_maturity_quantile`` of the delay of its chargebacks and claims. Comparing on
+    #: newer events would count the champion's missed frauds as genuine and favour it.
+    label_maturity_days: float | None = None
+    label_maturity_quantile: float = 0.95
     #: share of the older accounts (whole histories) replayed into training, against
     #: forgetting
     replay_share: float = 0.3
@@ -124,6 +131,15 @@ class RetrainConfig:
                 raise RetrainError(f"RetrainConfig.{name} must be within [0, 1), got {value}")
         if self.recent_fraction == 0.0:
             raise RetrainError("RetrainConfig.recent_fraction must be > 0: it is the test window")
+        if self.label_maturity_days is not None and self.label_maturity_days < 0:
+            raise RetrainError(
+                f"RetrainConfig.label_maturity_days must be >= 0, got {self.label_maturity_days}"
+            )
+        if not 0.0 < self.label_maturity_quantile <= 1.0:
+            raise RetrainError(
+                "RetrainConfig.label_maturity_quantile must be within (0, 1], "
+                f"got {self.label_maturity_quantile}"
+            )
         if self.false_positive_weight <= 0:
             raise RetrainError(
                 f"RetrainConfig.false_positive_weight must be > 0, got {self.false_positive_weight}"
@@ -132,6 +148,8 @@ class RetrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return {
             "recent_fraction": self.recent_fraction,
+            "label_maturity_days": self.label_maturity_days,
+            "label_maturity_quantile": self.label_maturity_quantile,
             "replay_share": self.replay_share,
             "false_positive_weight": self.false_positive_weight,
             "regression_share": self.regression_share,

@@ -117,20 +117,91 @@ def without_regression(event_log: EventLog, regression: RegressionSet) -> EventL
 
 
 # ---- training data and the recent window --------------------------------------------------
+#: fewer late fraud labels than this: the log is labelled once and for all (maturity 0)
+MIN_LATE_LABELS = 5
+
+
 @dataclass(frozen=True)
 class RetrainData:
     train: EventLog  # what the challenger learns from
-    recent: EventLog  # new data with its history; scored rows: ts >= recent_start
+    recent: EventLog  # new data with its history; scored rows: recent_start <= ts <= recent_end
     recent_start: float  # epoch seconds
     weights: dict[str, float]  # event id -> weight (reviewed false positives)
     info: dict[str, Any]
+    recent_end: float = np.inf  # epoch seconds
 
 
-def _recent_start(events: pl.DataFrame, fraction: float) -> float:
-    ts = _ts(events)
+def label_maturity(event_log: EventLog, quantile: float) -> float:
+    """Seconds a missed fraud takes to be labelled, measured on the log's own feedback.
+
+    Analysts label what the champion alerted on within hours; the frauds it let through are
+    labelled only when a chargeback or the customer's claim arrives. The ``quantile`` of the
+    delay between such an event and its first fraud label from those sources is how long
+    the labels of an event need to be complete. 0 when the log has fewer than
+    ``MIN_LATE_LABELS`` of them (a data set labelled once and for all).
+    """
+    feedback = event_log.feedback
+    if feedback is None or feedback.height == 0:
+        return 0.0
+    late = (
+        feedback.filter(
+            (pl.col("label") == Label.FRAUD.value)
+            & (pl.col("source") != FeedbackSource.ANALYST.value)
+            & pl.col("ts").is_not_null()
+        )
+        .group_by("event_id")
+        .agg(pl.col("ts").min().alias("labelled"))
+        .join(event_log.events.select("event_id", pl.col("ts").alias("happened")), on="event_id")
+    )
+    if late.height < MIN_LATE_LABELS:
+        return 0.0
+    delays = late.select(
+        (pl.col("labelled").dt.epoch("us") - pl.col("happened").dt.epoch("us")).cast(pl.Float64)
+        / 1e6
+    ).to_series()
+    return max(0.0, float(np.quantile(delays.to_numpy(), quantile)))
+
+
+def _data_now(event_log: EventLog) -> float:
+    """The latest moment the log knows of: its last event or its last label."""
+    now = float(_ts(event_log.events).max())
+    feedback = event_log.feedback
+    if feedback is not None and feedback.get_column("ts").drop_nulls().len():
+        last = feedback.get_column("ts").drop_nulls().max()
+        now = max(now, last.timestamp())  # type: ignore[union-attr]
+    return now
+
+
+def _recent_window(
+    new: EventLog, fraction: float, maturity: float, after: float
+) -> tuple[float, float, bool]:
+    """(start, end, matured) of the held-out window: the last ``fraction`` of the new events
+    among those whose labels are complete (older than ``maturity`` at the log's end) and
+    that the champion never trained on (after ``after``). Where too few events qualify,
+    the last ``fraction`` of all new events, flagged as not matured."""
+    ts = _ts(new.events)
     if len(ts) < 10:
         raise RetrainError(f"only {len(ts)} new events: too few to hold out a recent window")
-    return float(ts[min(len(ts) - 1, int(len(ts) * (1.0 - fraction)))])
+    size = max(1, int(len(ts) * fraction))
+    tail = (float(ts[len(ts) - size]), np.inf, maturity == 0.0)
+    if maturity == 0.0:
+        return tail
+    horizon = _data_now(new) - maturity
+    matured = np.flatnonzero(ts <= horizon)
+    if len(matured) == 0:
+        return (tail[0], tail[1], False)
+    picked = matured[max(0, len(matured) - size) :]
+    picked = picked[ts[picked] > after]
+    if len(picked) < size // 2:
+        log.warning(
+            "recent window not matured: %d events are older than the label maturity "
+            "(%.1f h) and newer than the champion's training end, %d wanted",
+            len(picked),
+            maturity / 3600,
+            size,
+        )
+        return (tail[0], tail[1], False)
+    return float(ts[picked[0]]), float(horizon), True
 
 
 def reviewed_false_positives(data_dir: Path, event_log: EventLog) -> set[str]:
@@ -168,10 +239,21 @@ def retrain_data(
     ``champion_end`` and from ``older``, the champion's own training data, where it
     precedes ``new``).
     """
-    recent_start = _recent_start(new.events, config.recent_fraction)
-    ts = _ts(new.events)
-    before_recent = ts < recent_start
     cutoff = champion_end.timestamp() if champion_end is not None else -np.inf
+    maturity = (
+        label_maturity(new, config.label_maturity_quantile)
+        if config.label_maturity_days is None
+        else config.label_maturity_days * 86_400.0
+    )
+    recent_start, recent_end, matured = _recent_window(
+        new, config.recent_fraction, maturity, cutoff
+    )
+    ts = _ts(new.events)
+    in_recent = (ts >= recent_start) & (ts <= recent_end)
+    # the events after a matured window train too: they carry the newest verdicts on the
+    # champion's alerts (dropping their unlabelled rows instead cost old-pattern recall in
+    # docs/CONTINUAL.md's run)
+    before_recent = ~in_recent
     fresh = before_recent & (ts > cutoff)
     if int(fresh.sum()) < config.min_new_events:
         log.warning(
@@ -213,8 +295,14 @@ def retrain_data(
         "training_events": train.events.height,
         "training_frauds": int(train.labels.fill_null(False).sum()),
         "reviewed_false_positives": len(weights),
+        "label_maturity_hours": round(maturity / 3600, 2),
         "recent_start": datetime.fromtimestamp(recent_start, tz=UTC).isoformat(),
-        "recent_events": int((ts >= recent_start).sum()),
+        "recent_end": None
+        if np.isinf(recent_end)
+        else datetime.fromtimestamp(recent_end, tz=UTC).isoformat(),
+        "recent_matured": matured,
+        "recent_events": int(in_recent.sum()),
+        "training_events_after_recent": int((fresh & (ts > recent_end)).sum()),
     }
     log.info("retrain data %s", " ".join(f"{k}={v}" for k, v in info.items()))
-    return RetrainData(train, new, recent_start, weights, info)
+    return RetrainData(train, new, recent_start, weights, info, recent_end)

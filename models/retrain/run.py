@@ -200,7 +200,8 @@ def retrain(
 
     tick = time.perf_counter()
     result.comparisons = _compare(registry, champion, result.challenger, data.recent,
-                                  data.recent_start, regression, config)  # fmt: skip
+                                  (data.recent_start, data.recent_end), regression,
+                                  config)  # fmt: skip
     result.decision = decide(result.comparisons, config.rule)
     seconds["evaluate"] = time.perf_counter() - tick
 
@@ -225,7 +226,7 @@ def _compare(
     champion: str,
     challenger: str,
     recent: EventLog,
-    recent_start: float,
+    recent_window: tuple[float, float],
     regression: RegressionSet,
     config: RetrainConfig,
 ) -> dict[str, Comparison]:
@@ -235,7 +236,7 @@ def _compare(
     }
     delay = config.baseline.label_delay
     sets = [
-        score_set("recent", recent, scorers, delay, start=recent_start),
+        score_set("recent", recent, scorers, delay, *recent_window),
         score_set("regression", regression.log, scorers, delay),
     ]
     comparisons = {}

@@ -89,7 +89,21 @@ def retrain_command(
     ),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers"),
     fp_weight: float = typer.Option(
-        5.0, "--fp-weight", help="training weight of reviewed false positives"
+        RetrainConfig.false_positive_weight,
+        "--fp-weight",
+        help="training weight of reviewed false positives",
+    ),
+    replay_share: float = typer.Option(
+        RetrainConfig.replay_share,
+        "--replay-share",
+        help="share of older accounts replayed into training, against forgetting",
+    ),
+    label_maturity_days: float | None = typer.Option(
+        None,
+        "--label-maturity-days",
+        help="days until an event's labels are complete; the comparison window ends that "
+        "long before the data (default: measured on the data's chargebacks and claims)",
+        show_default=False,
     ),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for training"),
     max_ap_drop: float = typer.Option(
@@ -154,6 +168,8 @@ def retrain_command(
             baseline=dataclasses.replace(defaults.baseline, threads=threads),
             transformer=dataclasses.replace(defaults.transformer, threads=threads),
             false_positive_weight=fp_weight,
+            replay_share=replay_share,
+            label_maturity_days=label_maturity_days,
             rule=rule,
         )
         with console.status("[bold]retraining[/] on " + str(data_dir)):

@@ -1,14 +1,24 @@
-"""The retrain's data: stable account sampling and reviewed false positives."""
+"""The retrain's data: stable account sampling, reviewed false positives, label maturity and
+the held-out recent window."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pytest
 
 from models.data import EventLog
-from models.retrain.data import account_mask, reviewed_false_positives
+from models.retrain import RetrainConfig
+from models.retrain.data import (
+    _recent_window,
+    account_mask,
+    label_maturity,
+    retrain_data,
+    reviewed_false_positives,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -60,3 +70,99 @@ def test_account_sample_is_stable_and_whole_accounts() -> None:
     picked = events.filter(mask).get_column("account_id").unique()
     assert 60 < len(picked) < 140
     assert not events.filter(~mask).get_column("account_id").is_in(picked.implode()).any()
+
+
+# ---- label maturity and the recent window -------------------------------------------------
+HOUR = 3600.0
+
+
+def _bank(days: int = 10, per_hour: int = 4, late_days: float = 3.0) -> EventLog:
+    """One event every 15 minutes for ``days`` days; every 20th a fraud. Frauds at even
+    positions were alerted and confirmed by an analyst an hour later; the others came back
+    as chargebacks ``late_days`` later, and only those that arrived by the end are known."""
+    n = days * 24 * per_hour
+    ts = [T0 + timedelta(minutes=15 * i) for i in range(n)]
+    end = ts[-1]
+    fraud = [i for i in range(n) if i % 20 == 0]
+    rows: list[tuple[str, datetime, str]] = []
+    for k, i in enumerate(fraud):
+        if k % 2 == 0:
+            rows.append((f"e{i}", ts[i] + timedelta(hours=1), "analyst"))
+        elif ts[i] + timedelta(days=late_days) <= end:
+            rows.append((f"e{i}", ts[i] + timedelta(days=late_days), "chargeback"))
+    feedback = pl.DataFrame(
+        {
+            "event_id": [r[0] for r in rows],
+            "ts": [r[1] for r in rows],
+            "label": ["fraud"] * len(rows),
+            "source": [r[2] for r in rows],
+        }
+    )
+    known = set(feedback.get_column("event_id"))
+    events = pl.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "account_id": [f"a{i % 50}" for i in range(n)],
+            "ts": ts,
+            "is_fraud": [True if f"e{i}" in known else None for i in range(n)],
+        }
+    )
+    return EventLog(events=events, feedback=feedback, source="bank")
+
+
+def test_label_maturity_is_the_delay_of_chargebacks_not_of_analysts() -> None:
+    bank = _bank(late_days=3.0)
+    assert label_maturity(bank, 0.95) == pytest.approx(3 * 24 * HOUR)
+    analysts_only = EventLog(
+        events=bank.events,
+        feedback=bank.feedback.filter(pl.col("source") == "analyst"),  # type: ignore[union-attr]
+        source="bank",
+    )
+    assert label_maturity(analysts_only, 0.95) == 0.0
+    assert label_maturity(EventLog(events=bank.events), 0.95) == 0.0
+
+
+def test_recent_window_ends_where_labels_are_complete() -> None:
+    bank = _bank(days=10, late_days=3.0)
+    ts = bank.ts_seconds()
+    start, end, matured = _recent_window(bank, 0.2, 3 * 24 * HOUR, -np.inf)
+    assert matured
+    assert end == pytest.approx(ts[-1] - 3 * 24 * HOUR)
+    window = (ts >= start) & (ts <= end)
+    assert abs(int(window.sum()) - int(0.2 * len(ts))) <= 1
+    # every fraud in the window has its label: none is waiting for a chargeback
+    frauds = [i for i in range(len(ts)) if i % 20 == 0 and window[i]]
+    assert frauds and bank.labels.gather(frauds).is_not_null().all()
+    # without maturity: the last fifth, where half the frauds are still unlabelled
+    start0, end0, matured0 = _recent_window(bank, 0.2, 0.0, -np.inf)
+    assert matured0 and np.isinf(end0) and start0 > end
+
+
+def test_recent_window_never_reaches_into_the_champions_training() -> None:
+    bank = _bank(days=10, late_days=3.0)
+    ts = bank.ts_seconds()
+    # the champion trained until a day before the data's end: nothing matured after it
+    start, end, matured = _recent_window(bank, 0.2, 3 * 24 * HOUR, float(ts[-1] - 24 * HOUR))
+    assert not matured
+    assert np.isinf(end) and start == pytest.approx(ts[len(ts) - int(0.2 * len(ts))])
+
+
+def test_retrain_data_holds_out_a_matured_window_and_trains_on_the_rest(
+    tmp_path: Path,
+) -> None:
+    bank = _bank(days=10, late_days=3.0)
+    data = retrain_data(tmp_path, bank, None, None, RetrainConfig(min_new_events=10))
+    assert data.info["recent_matured"] is True
+    assert data.info["label_maturity_hours"] == pytest.approx(72.0)
+    ts = bank.ts_seconds()
+    in_window = (ts >= data.recent_start) & (ts <= data.recent_end)
+    window = set(bank.events.filter(pl.Series(in_window)).get_column("event_id"))
+    train_ids = set(data.train.events.get_column("event_id"))
+    assert window and not window & train_ids
+    assert train_ids | window == set(bank.events.get_column("event_id"))
+    assert data.info["training_events_after_recent"] == int((ts > data.recent_end).sum()) > 0
+    # a maturity set by hand wins over the measured one
+    fixed = retrain_data(
+        tmp_path, bank, None, None, RetrainConfig(min_new_events=10, label_maturity_days=1.0)
+    )
+    assert fixed.recent_end == pytest.approx(ts[-1] - 24 * HOUR)
