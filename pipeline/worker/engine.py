@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -73,6 +73,16 @@ class AlreadySent(Protocol):
     def scored(self, msg: Incoming, event_id: str) -> bool: ...
 
     def dead_lettered(self, msg: Incoming) -> bool: ...
+
+
+def _reader(store: Mapping[str, bytes]) -> Callable[[int, str], bytes | None]:
+    """``read(partition, key)`` of a state store: the store's own ``get_in`` where it has
+    one (a Faust table's view reads that partition's database only), else ``get``."""
+    get_in = getattr(store, "get_in", None)
+    if get_in is not None:
+        return get_in  # type: ignore[no-any-return]
+    get = store.get
+    return lambda _partition, key: get(key)
 
 
 @dataclass(slots=True)
@@ -139,6 +149,7 @@ class Engine:
     ) -> Outcome:
         out = Outcome()
         t0 = time.perf_counter()
+        read_account, read_activity = _reader(accounts), _reader(activity)
         profiles: dict[str, AccountProfile] = {}
         merchants: dict[str, MerchantActivity] = {}
         rows: list[tuple[Incoming, Transaction | Login, np.ndarray, np.ndarray]] = []
@@ -158,7 +169,7 @@ class Engine:
                 decode_s += time.perf_counter() - d0
             profile = profiles.get(record.account_id)
             if profile is None:
-                stored = accounts.get(record.account_id)
+                stored = read_account(msg.partition, record.account_id)
                 profile = (
                     profile_from_bytes(stored) if stored else AccountProfile(window=self.window)
                 )
@@ -173,7 +184,7 @@ class Engine:
                 key = activity_key(msg.partition, view.merchant_id)
                 merchant = merchants.get(key)
                 if merchant is None:
-                    raw = activity.get(key)
+                    raw = read_activity(msg.partition, key)
                     merchant = activity_from_bytes(raw) if raw else MerchantActivity()
                     merchants[key] = merchant
                 counts = scale_counts(merchant.observe(view.ts, view.event_id), self.partitions)
@@ -258,7 +269,7 @@ class Engine:
         key = activity_key(msg.partition, merchant_id)
         merchant = merchants.get(key)
         if merchant is None:
-            raw = activity.get(key)
+            raw = _reader(activity)(msg.partition, key)
             merchant = merchants[key] = activity_from_bytes(raw) if raw else MerchantActivity()
         merchant.observe(EventView.from_record(record).ts, record.event_id)
         out.source.setdefault("m:" + key, index)

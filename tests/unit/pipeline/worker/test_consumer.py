@@ -1,4 +1,5 @@
-"""The worker's commit-offset rule (pipeline/worker/consumer.py) against Faust's own."""
+"""The worker's consumer (pipeline/worker/consumer.py): the commit-offset rule against
+Faust's own, the flow control on resume, and the hand-over of fetched records."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pytest
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import TP
 from intervaltree import IntervalTree
+from mode import Service
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from pipeline.worker.consumer import CommitSafeConsumer, KeepOnResume, next_commit
+from pipeline.worker.consumer import CommitSafeConsumer, KeepOnResume, deliver, next_commit
 
 TP0 = TP("fraud.transactions.v1", 0)
 
@@ -125,3 +127,96 @@ def test_resuming_the_flow_keeps_delivered_records_and_a_revocation_still_clears
 
     assert asyncio.run(queued_after_resume(FlowControlEvent())) == 0  # Faust's: dropped
     assert asyncio.run(queued_after_resume(KeepOnResume())) == 5
+
+
+# ---- the hand-over of a fetched record ------------------------------------------------------
+class _Race:
+    """The ``interrupt`` the consumer gives :func:`deliver` (a ``mode`` service's
+    ``wait_first`` of the rest of the hand-over and the flow's suspension), counting its
+    calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.suspend = asyncio.Event()
+        self.service = Service()
+
+    async def __call__(self, rest: object) -> None:
+        self.calls += 1
+        await self.service.wait_first(rest, self.suspend.wait())  # type: ignore[arg-type]
+
+
+def test_a_hand_over_that_need_not_wait_runs_inline() -> None:
+    async def main() -> None:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=2)
+        race = _Race()
+
+        async def callback(message: str) -> None:
+            queue.put_nowait(message)
+
+        before = len(asyncio.all_tasks())
+        await deliver(callback, "m1", race)  # type: ignore[arg-type]
+        assert race.calls == 0 and queue.get_nowait() == "m1"
+        assert len(asyncio.all_tasks()) == before
+
+    asyncio.run(main())
+
+
+def test_a_hand_over_that_waits_finishes_through_the_race_with_what_it_awaited() -> None:
+    async def main() -> None:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        queue.put_nowait("m0")  # full: the next put waits
+        got: list[str] = []
+        race = _Race()
+
+        async def callback(message: str) -> None:
+            await queue.put(message)
+            got.append(await gate)  # a value sent back through the resumed coroutine
+
+        loop = asyncio.get_running_loop()
+        gate: asyncio.Future[str] = loop.create_future()
+        loop.call_later(0.01, queue.get_nowait)
+        loop.call_later(0.02, gate.set_result, "opened")
+        await deliver(callback, "m1", race)  # type: ignore[arg-type]
+        assert race.calls == 1 and got == ["opened"] and queue.get_nowait() == "m1"
+
+    asyncio.run(main())
+
+
+def test_a_waiting_hand_over_is_abandoned_when_the_flow_is_suspended() -> None:
+    async def main() -> None:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        queue.put_nowait("m0")
+        race = _Race()
+        ended: list[str] = []
+
+        async def callback(message: str) -> None:
+            try:
+                await queue.put(message)
+            finally:
+                ended.append(message)
+
+        asyncio.get_running_loop().call_later(0.01, race.suspend.set)
+        await deliver(callback, "m1", race)  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # the cancellation reaches the abandoned rest
+        assert race.calls == 1 and ended == ["m1"] and queue.qsize() == 1
+
+    asyncio.run(main())
+
+
+def test_an_error_in_the_hand_over_reaches_the_fetch_loop_either_way() -> None:
+    async def main() -> None:
+        race = _Race()
+
+        async def at_once(message: str) -> None:
+            raise ValueError(message)
+
+        async def after_a_wait(message: str) -> None:
+            await asyncio.sleep(0.001)
+            raise ValueError(message)
+
+        with pytest.raises(ValueError, match="now"):
+            await deliver(at_once, "now", race)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="later"):
+            await deliver(after_a_wait, "later", race)  # type: ignore[arg-type]
+
+    asyncio.run(main())

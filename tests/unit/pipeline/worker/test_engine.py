@@ -134,6 +134,41 @@ def test_every_state_write_names_the_message_it_comes_from() -> None:
             assert 0 <= out.source[prefix + key] < len(batch)
 
 
+class PartitionedStore(dict[str, bytes]):
+    """A store with one dict per partition, read through ``get_in`` like the worker's
+    RocksDB view; a plain ``get`` would see nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partitions: dict[int, dict[str, bytes]] = {}
+        self.reads: list[tuple[int, str]] = []
+
+    def get_in(self, partition: int, key: str) -> bytes | None:
+        self.reads.append((partition, key))
+        return self.partitions.get(partition, {}).get(key)
+
+    def put_in(self, out_source: dict[str, int], batch: list[Incoming], prefix: str,
+               writes: dict[str, bytes]) -> None:  # fmt: skip
+        for key, value in writes.items():
+            partition = batch[out_source[prefix + key]].partition
+            self.partitions.setdefault(partition, {})[key] = value
+
+
+def test_state_is_read_in_the_partition_of_the_event() -> None:
+    eng, model = engine(), LinearModel()
+    accounts, activity = PartitionedStore(), PartitionedStore()
+    first = [msg(tx(i, account=f"a{i % 2}", minutes=i), i, partition=i % 2) for i in range(4)]
+    out = eng.score_batch(first, model, accounts, activity, {})
+    accounts.put_in(out.source, first, "a:", out.accounts)
+    activity.put_in(out.source, first, "m:", out.activity)
+    assert accounts.reads == [(0, "a0"), (1, "a1")]
+    assert {k for _, k in activity.reads} == {"0:m0", "1:m1", "0:m2", "1:m0"}
+    assert all(k.startswith(f"{p}:") for p, k in activity.reads)
+    # the events come back: the profiles read from their partitions already hold them
+    again = eng.score_batch(first, model, accounts, activity, {})
+    assert again.scores == [] and again.redelivered == 4
+
+
 def test_engine_state_equals_offline_replay() -> None:
     records = [tx(i, account=f"a{i % 4}", minutes=i) for i in range(40)]
     eng, accounts, activity = engine(), {}, {}
