@@ -22,6 +22,7 @@ from pipeline.bench import (
 from pipeline.bench.continual import MODELS as CONTINUAL_MODELS
 from pipeline.bench.continual import REPORT_JSON, REPORT_MD, ContinualConfig, run_continual
 from pipeline.bench.continual_world import SHIFTS, WorldConfig
+from pipeline.bench.report import WARM_UP_S
 from pipeline.cli.context import settings_of
 from pipeline.cli.progress import StageProgress, stage_progress
 
@@ -120,6 +121,8 @@ def print_report(report: E2EReport) -> None:
     table.add_row("producer events/s", _num(report.produced_per_s))
     what = "produce → score" if c["mode"] == "live" else "produce → score (backlog wait)"
     table.add_row(f"{what}, ms p50/p95/p99/max", _ms(report.latency_ms))
+    if c["mode"] == "live":
+        table.add_row(f"  events after the first {WARM_UP_S:g} s", _ms(report.latency_warm_ms))
     table.add_row("produce → Score on Kafka, ms p50/p95/p99/max", _ms(report.delivered_latency_ms))
     table.add_row("  of which produce → batch start (Kafka hop + batching)", _ms(report.wait_ms))
     table.add_row("Score.latency_ms (batch in worker) p50/p95/p99/max", _ms(report.in_worker_ms))

@@ -114,26 +114,34 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         sent_before.ready.clear()
         try:
             ours = sorted((tp.topic, tp.partition) for tp in assigned if tp.topic in inputs)
-            emitted = await asyncio.get_running_loop().run_in_executor(
-                None,
-                lambda: read_back(
-                    settings.kafka_bootstrap, settings.worker_id, ours,
-                    margin_s=settings.readback_margin_s,
-                    lookback_s=settings.readback_lookback_s,
-                    max_records=settings.readback_max_records,
-                ),
-            )  # fmt: skip
-            metrics.readback_records.inc(emitted.records_read)
-            sent_before.emitted = emitted
-            (log.warning if emitted.until else log.info)(
-                "readback partitions=%d suspect=%d records=%d scores=%d dead_letters=%d "
-                "alerts_missing=%d seconds=%.2f",
-                len(ours), len(emitted.until), emitted.records_read, len(emitted.scores),
-                len(emitted.dead_letters), len(emitted.missing_alerts), emitted.seconds,
-            )  # fmt: skip
-        except Exception:  # at least once still holds: redelivered events may score twice
-            log.exception("readback_failed: redelivered events are scored again")
-            sent_before.emitted = Emitted()
+            try:
+                emitted = await asyncio.get_running_loop().run_in_executor(
+                    None,
+                    lambda: read_back(
+                        settings.kafka_bootstrap, settings.worker_id, ours,
+                        margin_s=settings.readback_margin_s,
+                        lookback_s=settings.readback_lookback_s,
+                        max_records=settings.readback_max_records,
+                    ),
+                )  # fmt: skip
+                metrics.readback_records.inc(emitted.records_read)
+                sent_before.emitted = emitted
+                (log.warning if emitted.until else log.info)(
+                    "readback partitions=%d suspect=%d records=%d scores=%d dead_letters=%d "
+                    "alerts_missing=%d seconds=%.2f",
+                    len(ours), len(emitted.until), emitted.records_read, len(emitted.scores),
+                    len(emitted.dead_letters), len(emitted.missing_alerts), emitted.seconds,
+                )  # fmt: skip
+            except Exception:  # at least once still holds: redelivered events may score twice
+                log.exception("readback_failed: redelivered events are scored again")
+                sent_before.emitted = Emitted()
+            try:  # the output topics' partitions, before the first batch sends to them
+                await sender.prepare(
+                    [Topic.SCORES.value, Topic.ALERTS.value, Topic.DEADLETTER.value]
+                    + [t.changelog_topic.get_topic_name() for t in (accounts, activity)]
+                )
+            except Exception:  # only the first batch's latency is at stake
+                log.exception("warm_up_failed: the first batch looks the partitions up")
         finally:
             sent_before.ready.set()
 
@@ -258,9 +266,19 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         assigned = bool(app.consumer.assignment()) if app.consumer else False
-        ready = assigned and holder.loaded
+        # events wait while a rebalance's table recovery holds the flow, and while the
+        # outputs of the assigned partitions are read back
+        flowing = app.flow_control.is_active() and not app.rebalancing
+        reading_back = not sent_before.ready.is_set()
+        ready = assigned and holder.loaded and flowing and not reading_back
         metrics.ready.set(1 if ready else 0)
-        body = {"ready": ready, "partitions_assigned": assigned, "model": holder.version}
+        body = {
+            "ready": ready,
+            "partitions_assigned": assigned,
+            "flowing": flowing,
+            "reading_back": reading_back,
+            "model": holder.version,
+        }
         return web.json(body, status=200 if ready else 503)
 
     @app.page("/metrics")

@@ -15,15 +15,36 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import numpy as np
 from aiokafka import AIOKafkaConsumer
 
 from models.registry import Registry
 from models.serving import OnnxScorer
+from models.serving.inputs import N_CAT, N_NUM
 from pipeline.settings import Settings
 from pipeline.worker.metrics import WorkerMetrics
 from schemas import FraudstreamError, InvalidRecordError, ModelUpdate, Topic, decode
 
 log = logging.getLogger(__name__)
+
+
+def warm_up(scorer: OnnxScorer) -> OnnxScorer:
+    """Score one padding event, so that the first batch does not pay ONNX Runtime's first
+    run (allocations, kernel choice); a model that cannot score it is refused here."""
+    positions = scorer.positions
+    cat = np.zeros((1, positions, N_CAT), dtype=np.int64)
+    num = np.zeros((1, positions, N_NUM), dtype=np.float32)
+    mask = np.zeros((1, positions), dtype=np.int64)
+    mask[:, -1] = 1
+    try:
+        scorer.score(cat, num, mask)
+    except FraudstreamError:
+        raise
+    except Exception as err:  # onnxruntime's own errors: the model is unusable
+        raise FraudstreamError(
+            f"model {scorer.version} failed to score a warm-up event: {err}"
+        ) from err
+    return scorer
 
 
 class ModelHolder:
@@ -48,7 +69,7 @@ class ModelHolder:
     def load_initial(self) -> OnnxScorer:
         """Load the registry's current (or the configured) version; fails with one line."""
         registry = Registry(self.settings.registry_dir)
-        self._model = OnnxScorer.load(registry, self.settings.model_version)
+        self._model = warm_up(OnnxScorer.load(registry, self.settings.model_version))
         log.info("model_loaded version=%s", self._model.version)
         return self._model
 
@@ -67,7 +88,7 @@ class ModelHolder:
                 f"model update {update.version}: sha256 {scorer.sha256[:12]}… does not match "
                 f"the announced {update.sha256[:12]}…; refusing it"
             )
-        return scorer
+        return warm_up(scorer)
 
     async def follow(self, app: Any, metrics: WorkerMetrics) -> None:
         """Consume model updates from the end of the topic and swap on each good one."""
@@ -98,7 +119,9 @@ class ModelHolder:
         loop = asyncio.get_running_loop()
         try:
             registry = Registry(self.settings.registry_dir)
-            scorer = await loop.run_in_executor(None, OnnxScorer.load, registry, current)
+            scorer = await loop.run_in_executor(
+                None, lambda: warm_up(OnnxScorer.load(registry, current))
+            )
         except FraudstreamError as err:
             metrics.model_updates.labels("refused").inc()
             log.error("model_reconcile_refused version=%s reason=%s", current, err)

@@ -46,6 +46,12 @@ class BatchSender:
             self._partitions[topic] = known
         return known
 
+    async def prepare(self, topics: Sequence[str]) -> None:
+        """Learn the partitions of ``topics`` now rather than on the first batch's send."""
+        aio = self._producer()
+        for topic in topics:
+            await self._all_partitions(aio, topic)
+
     async def send(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> list[Sent]:
         """Queue ``messages`` (key, value), partitioned by key; returns the batches."""
         if not messages:

@@ -128,3 +128,19 @@ def test_report_serialises_to_json() -> None:
     assert [t["name"] for t in body["targets"]] == [
         "throughput", "p99 latency", "state + encode + score",
     ]  # fmt: skip
+
+
+def test_latency_after_the_warm_up_leaves_out_the_first_seconds_of_the_stream() -> None:
+    ids = [f"e{i}" for i in range(5000)]
+    inputs = {e: T0 + i * 0.001 for i, e in enumerate(ids)}  # 5 s at 1,000/s
+    # the first second waits 400 ms (the worker's start), the rest 10 ms
+    scores = [
+        ScoreSeen(e, inputs[e] + (0.4 if i < 1000 else 0.01), latency_ms=1.0)
+        for i, e in enumerate(ids)
+    ]
+    report = build_report({"mode": "live", "rate": 1000.0}, inputs, scores, snapshot())
+    assert report.latency_ms is not None and report.latency_warm_ms is not None
+    assert report.latency_ms.p99 == pytest.approx(400.0, abs=1e-3)
+    assert report.latency_warm_ms.count == 2000  # produced 3 s or more after the first
+    assert report.latency_warm_ms.max == pytest.approx(10.0, abs=1e-3)
+    assert report.to_dict()["latency_warm_ms"]["p99"] == pytest.approx(10.0, abs=1e-3)

@@ -78,3 +78,24 @@ def test_nothing_to_send_sends_nothing() -> None:
     producer = FakeProducer(partitions=2, room=3)
     assert asyncio.run(BatchSender(lambda: producer).send("scores", [])) == []
     assert producer.sent == []
+
+
+def test_prepare_learns_the_partitions_once_before_any_send() -> None:
+    producer = FakeProducer(partitions=3, room=10)
+    asked: list[str] = []
+    real = producer.partitions_for
+
+    async def counting(topic: str) -> set[int]:
+        asked.append(topic)
+        return await real(topic)
+
+    producer.partitions_for = counting  # type: ignore[method-assign]
+
+    async def main() -> None:
+        sender = BatchSender(lambda: producer)
+        await sender.prepare(["scores", "alerts"])
+        assert asked == ["scores", "alerts"] and producer.sent == []
+        await delivered(await sender.send("scores", [(b"k", b"v")]))
+        assert asked == ["scores", "alerts"]  # known already: no second lookup
+
+    asyncio.run(main())
