@@ -107,6 +107,8 @@ class Outcome:
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
 
 
+_ONE = np.ones(1, dtype=np.int64)  # the mask of a one-token window
+
 #: bytes of a dead letter besides its raw base64: the reason (4096 characters, up to 4 bytes
 #: each in UTF-8), the coordinates, the keys
 DEAD_LETTER_OVERHEAD = 17 * 1024
@@ -197,10 +199,15 @@ class Engine:
                 out.redelivered += 1  # its Score reached the broker, the state did not
                 out.already_scored.append(record.event_id)
                 continue
-            c, n, m = profile.tokens(positions)
-            cats.append(c)
-            nums.append(n)
-            masks.append(m)
+            if positions == 1:  # the token just made: what profile.tokens(1) would copy
+                cats.append(cat[None].astype(np.int64))
+                nums.append(num[None])
+                masks.append(_ONE)
+            else:
+                c, n, m = profile.tokens(positions)
+                cats.append(c)
+                nums.append(n)
+                masks.append(m)
             rows.append((msg, record, cat, num))
         t1 = time.perf_counter()
         out.seconds["decode"] = decode_s

@@ -200,25 +200,36 @@ def test_feedback_updates_merchant_risk_once_per_event() -> None:
     assert valid == [] and len(out.dead_letters) == 1
 
 
-class LastTokenModel(LinearModel):
-    """The same model, saying it reads only the scored event (as the baseline does)."""
-
-    positions = 1
+class RecordingModel(LinearModel):
+    """The same model, keeping what it was given."""
 
     def __init__(self) -> None:
         self.shapes: list[tuple[int, ...]] = []
+        self.inputs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def score(self, cat: np.ndarray, num: np.ndarray, mask: np.ndarray):
         self.shapes.append(cat.shape)
+        self.inputs.append((cat, num, mask))
         return super().score(cat, num, mask)
+
+
+class LastTokenModel(RecordingModel):
+    """Saying it reads only the scored event (as the baseline does)."""
+
+    positions = 1
 
 
 def test_a_model_that_reads_the_last_token_gets_only_that_and_the_same_scores() -> None:
     batch = [msg(tx(i, account=f"a{i % 3}", minutes=i), i) for i in range(12)]
-    full = engine().score_batch(batch, LinearModel(), {}, {}, {})
+    window = RecordingModel()
+    full = engine().score_batch(batch, window, {}, {}, {})
     model = LastTokenModel()
     short = engine().score_batch(batch, model, {}, {}, {})
     assert model.shapes and all(shape[1] == 1 for shape in model.shapes)
+    ((cat_w, num_w, _),), ((cat_1, num_1, mask_1),) = window.inputs, model.inputs
+    assert cat_1.dtype == cat_w.dtype == np.int64 and num_1.dtype == np.float32
+    assert np.array_equal(cat_1[:, 0], cat_w[:, -1]) and np.array_equal(num_1[:, 0], num_w[:, -1])
+    assert mask_1.tolist() == [[1]] * len(batch)
     strip = ("latency_ms", "scored_at")
     assert [
         {k: v for k, v in orjson.loads(s).items() if k not in strip} for _, s in full.scores
