@@ -318,4 +318,22 @@ def targets(period3: dict[str, Any], new_scenario: str) -> list[dict[str, Any]]:
                 "met": bool(delta >= -OLD_RECALL_TOLERANCE - 1e-12),
             }
         )
+    # the same, at the same false-alarm cost (reported beside, not instead)
+    same_fpr = period3.get("equal_fpr")
+    if same_fpr is not None:
+        for name, c in sorted(same_fpr["champion"]["scenarios"].items()):
+            if name == new_scenario:
+                continue
+            delta = (
+                same_fpr["challenger"]["scenarios"].get(name, {}).get("recall", float("nan"))
+                - c["recall"]
+            )
+            out.append(
+                {
+                    "name": f"recall on {name} within 2 points, at equal false-positive rate",
+                    "goal": f">= -{OLD_RECALL_TOLERANCE * 100:g} points",
+                    "measured": delta,
+                    "met": bool(delta >= -OLD_RECALL_TOLERANCE - 1e-12),
+                }
+            )
     return out

@@ -79,6 +79,11 @@ def cut_at_recall(y: np.ndarray, score: np.ndarray, recall: float) -> float:
     return float(fraud[k - 1])
 
 
+def cut_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> float:
+    """The lowest cut-off at which at most ``fpr`` of the genuine events are alerted."""
+    return threshold_for_alert_rate(score[y == 0], fpr)
+
+
 def _rate(mask: np.ndarray, where: np.ndarray) -> float | None:
     n = int(where.sum())
     return float((mask & where).sum() / n) if n else None
@@ -109,8 +114,8 @@ def operating_point(period: ScoredPeriod3, role: str, cut: float) -> dict[str, A
 def measure(
     period: ScoredPeriod3, scorers: dict[str, OnnxScorer], fixed_recall: float
 ) -> dict[str, Any]:
-    """Both models at the champion's recall, at the champion's alert rate there, and at
-    ``fixed_recall``."""
+    """Both models at the champion's recall, at the champion's alert rate and false-positive
+    rate there, and at ``fixed_recall``."""
     s = period.scored
     own = compare(s, scorers)  # each model at its own review thresholds
     target = own.champion.recall
@@ -133,6 +138,17 @@ def measure(
             "alert_rate": budget,
             **{
                 role: operating_point(period, role, threshold_for_alert_rate(score, budget))
+                for role, score in s.scores.items()
+            },
+        },
+        # the same false-alarm cost: how much of each pattern a model still ranks above
+        # the genuine events, whatever the new pattern takes of an alert budget
+        "equal_fpr": {
+            "fpr": at_recall["champion"]["fpr"],
+            **{
+                role: operating_point(
+                    period, role, cut_at_fpr(s.y, score, at_recall["champion"]["fpr"] or 0.0)
+                )
                 for role, score in s.scores.items()
             },
         },

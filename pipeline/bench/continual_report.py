@@ -109,6 +109,28 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| recall {name} ({c['frauds']}) | {_pct(c['recall'], 1)} | "
                 f"{_pct(n.get('recall'), 1)} |"
             )
+        same_fpr = p3.get("equal_fpr")
+        if same_fpr is not None:
+            lines += [
+                "",
+                f"## Period 3 at equal false-positive rate ({_pct(same_fpr['fpr'], 3)}: the "
+                "champion's at the point above)",
+                "",
+                "| measure | champion | challenger |",
+                "|---|---|---|",
+            ]
+            for key, label in (("recall", "recall"), ("alert_rate", "alert rate")):
+                lines.append(
+                    f"| {label} | {_pct(same_fpr['champion'][key], 3)} | "
+                    f"{_pct(same_fpr['challenger'][key], 3)} |"
+                )
+            for name in sorted(same_fpr["champion"]["scenarios"]):
+                c = same_fpr["champion"]["scenarios"][name]
+                n = same_fpr["challenger"]["scenarios"].get(name, {})
+                lines.append(
+                    f"| recall {name} ({c['frauds']}) | {_pct(c['recall'], 1)} | "
+                    f"{_pct(n.get('recall'), 1)} |"
+                )
         lines += ["", "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         for t in report["targets"]:
             measured = t["measured"]

@@ -163,6 +163,18 @@ def test_targets_are_met_or_not_from_the_measured_figures() -> None:
     assert not got["recall on b within 2 points"]["met"]
     p3["equal_recall"]["challenger"]["fpr"] = 0.008  # a 20 % drop
     assert not targets(p3, "new")[0]["met"]
+    # at equal false-positive rate too, beside (not instead of) the equal alert rate
+    p3["equal_fpr"] = {
+        "champion": {"scenarios": {"new": {"recall": 0.2}, "a": {"recall": 0.8},
+                                   "b": {"recall": 0.8}}},
+        "challenger": {"scenarios": {"new": {"recall": 0.6}, "a": {"recall": 0.9},
+                                     "b": {"recall": 0.77}}},
+    }  # fmt: skip
+    got = {t["name"]: t for t in targets(p3, "new")}
+    assert not got["recall on b within 2 points"]["met"]
+    assert got["recall on a within 2 points, at equal false-positive rate"]["met"]
+    assert not got["recall on b within 2 points, at equal false-positive rate"]["met"]
+    assert "recall on new within 2 points, at equal false-positive rate" not in got
 
 
 def test_measure_compares_both_models_at_the_champions_recall() -> None:
@@ -182,6 +194,12 @@ def test_measure_compares_both_models_at_the_champions_recall() -> None:
         <= body["equal_alert_rate"]["alert_rate"]
     )
     assert body["average_precision"]["challenger"] > body["average_precision"]["champion"]
+    same_fpr = body["equal_fpr"]
+    assert same_fpr["fpr"] == body["equal_recall"]["champion"]["fpr"]
+    for role in ("champion", "challenger"):
+        assert same_fpr[role]["fpr"] <= same_fpr["fpr"] + 1e-12
+    # the challenger ranks its frauds above its genuine events: more recall at that cost
+    assert same_fpr["challenger"]["recall"] >= same_fpr["champion"]["recall"]
 
 
 def test_gate_acknowledgement_widens_only_what_failed() -> None:
