@@ -103,7 +103,7 @@ def test_challenger_has_fewer_false_positives_and_catches_the_new_pattern(
     targets = {t["name"]: t for t in report["targets"]}
     assert targets["false-positive rate at equal recall down"]["met"]
     assert targets[f"recall on the new pattern ({NEW}) up"]["met"]
-    assert len(targets) == 2 + 5  # one per old scenario
+    assert len(targets) == 2 + 5 + 5  # one per old scenario, at equal alert rate and FPR
     page = (out / REPORT_MD).read_text()
     assert "Period 3 at equal recall" in page and NEW in page
     assert json.loads((out / REPORT_JSON).read_text())["targets"] == report["targets"]
