@@ -109,6 +109,13 @@ class AccountProfile:
         """The last ``positions`` tokens (default: the whole window), oldest first and
         left-padded: (cat, num, mask). A model that reads only the scored event asks for 1."""
         k = self.window if positions is None else min(max(positions, 1), self.window)
+        if k == 1 and self.seen:  # the scored event only: its slot, no padding to build
+            slot = (self.seen - 1) % self.window
+            return (
+                self.cat[slot][None].astype(np.int64),
+                self.num[slot][None].copy(),
+                np.ones(1, dtype=np.int64),
+            )
         n = min(self.seen, k)
         cat = np.zeros((k, N_CAT), dtype=np.int64)
         num = np.zeros((k, N_NUM), dtype=np.float32)

@@ -183,16 +183,14 @@ def _recent_window(
     if len(ts) < 10:
         raise RetrainError(f"only {len(ts)} new events: too few to hold out a recent window")
     size = max(1, int(len(ts) * fraction))
-    tail = (float(ts[len(ts) - size]), np.inf, maturity == 0.0)
+    tail_start = float(ts[len(ts) - size])
     if maturity == 0.0:
-        return tail
+        return tail_start, np.inf, True
     horizon = _data_now(new) - maturity
     matured = np.flatnonzero(ts <= horizon)
-    if len(matured) == 0:
-        return (tail[0], tail[1], False)
     picked = matured[max(0, len(matured) - size) :]
     picked = picked[ts[picked] > after]
-    if len(picked) < size // 2:
+    if len(picked) < max(1, size // 2):
         log.warning(
             "recent window not matured: %d events are older than the label maturity "
             "(%.1f h) and newer than the champion's training end, %d wanted",
@@ -200,7 +198,7 @@ def _recent_window(
             maturity / 3600,
             size,
         )
-        return (tail[0], tail[1], False)
+        return tail_start, np.inf, False
     return float(ts[picked[0]]), float(horizon), True
 
 

@@ -72,65 +72,30 @@ def markdown(report: dict[str, Any]) -> str:
             f"| average precision | {p3['average_precision']['champion']:.4f} | "
             f"{p3['average_precision']['challenger']:.4f} |",
         ]
-        for key, label in (
-            ("alert_rate", "alert rate"),
-            ("fpr", "false-positive rate"),
-            ("fpr_segment", "FPR, shifted segment"),
-            ("fpr_elsewhere", "FPR, elsewhere"),
-        ):
-            lines.append(
-                f"| {label} | {_pct(eq['champion'][key], 3)} | {_pct(eq['challenger'][key], 3)} |"
-            )
+        lines += _point_rows(
+            eq,
+            (
+                ("alert_rate", "alert rate"),
+                ("fpr", "false-positive rate"),
+                ("fpr_segment", "FPR, shifted segment"),
+                ("fpr_elsewhere", "FPR, elsewhere"),
+            ),
+        )
         budget = p3["equal_alert_rate"]
-        for name in sorted(eq["champion"]["scenarios"]):
-            c = eq["champion"]["scenarios"][name]
-            n = eq["challenger"]["scenarios"].get(name, {})
-            lines.append(
-                f"| recall {name} ({c['frauds']}) | {_pct(c['recall'], 1)} | "
-                f"{_pct(n.get('recall'), 1)} |"
-            )
-        lines += [
-            "",
-            f"## Period 3 at equal alert rate ({_pct(budget['alert_rate'], 3)}: the champion's "
-            "alert rate at the point above)",
-            "",
-            "| measure | champion | challenger |",
-            "|---|---|---|",
-        ]
-        for key, label in (("recall", "recall"), ("fpr", "false-positive rate")):
-            lines.append(
-                f"| {label} | {_pct(budget['champion'][key], 3)} | "
-                f"{_pct(budget['challenger'][key], 3)} |"
-            )
-        for name in sorted(budget["champion"]["scenarios"]):
-            c = budget["champion"]["scenarios"][name]
-            n = budget["challenger"]["scenarios"].get(name, {})
-            lines.append(
-                f"| recall {name} ({c['frauds']}) | {_pct(c['recall'], 1)} | "
-                f"{_pct(n.get('recall'), 1)} |"
-            )
+        lines += _point_table(
+            f"equal alert rate ({_pct(budget['alert_rate'], 3)}: the champion's alert rate at "
+            "the point above)",
+            budget,
+            (("recall", "recall"), ("fpr", "false-positive rate")),
+        )
         same_fpr = p3.get("equal_fpr")
         if same_fpr is not None:
-            lines += [
-                "",
-                f"## Period 3 at equal false-positive rate ({_pct(same_fpr['fpr'], 3)}: the "
-                "champion's at the point above)",
-                "",
-                "| measure | champion | challenger |",
-                "|---|---|---|",
-            ]
-            for key, label in (("recall", "recall"), ("alert_rate", "alert rate")):
-                lines.append(
-                    f"| {label} | {_pct(same_fpr['champion'][key], 3)} | "
-                    f"{_pct(same_fpr['challenger'][key], 3)} |"
-                )
-            for name in sorted(same_fpr["champion"]["scenarios"]):
-                c = same_fpr["champion"]["scenarios"][name]
-                n = same_fpr["challenger"]["scenarios"].get(name, {})
-                lines.append(
-                    f"| recall {name} ({c['frauds']}) | {_pct(c['recall'], 1)} | "
-                    f"{_pct(n.get('recall'), 1)} |"
-                )
+            lines += _point_table(
+                f"equal false-positive rate ({_pct(same_fpr['fpr'], 3)}: the champion's at the "
+                "point above)",
+                same_fpr,
+                (("recall", "recall"), ("alert_rate", "alert rate")),
+            )
         lines += ["", "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         for t in report["targets"]:
             measured = t["measured"]
@@ -138,3 +103,28 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {t['name']} | {t['goal']} | {shown} | {'yes' if t['met'] else 'no'} |")
     lines += ["", f"seconds: { {k: round(v, 1) for k, v in report['seconds'].items()} }", ""]
     return "\n".join(lines)
+
+
+def _point_rows(point: dict[str, Any], measures: tuple[tuple[str, str], ...]) -> list[str]:
+    """Champion / challenger rows at one operating point: ``measures``, then recall per
+    scenario (with its number of frauds)."""
+    rows = [
+        f"| {label} | {_pct(point['champion'][key], 3)} | {_pct(point['challenger'][key], 3)} |"
+        for key, label in measures
+    ]
+    for name in sorted(point["champion"]["scenarios"]):
+        c = point["champion"]["scenarios"][name]
+        n = point["challenger"]["scenarios"].get(name, {})
+        rows.append(
+            f"| recall {name} ({c['frauds']}) | {_pct(c['recall'], 1)} | "
+            f"{_pct(n.get('recall'), 1)} |"
+        )
+    return rows
+
+
+def _point_table(
+    title: str, point: dict[str, Any], measures: tuple[tuple[str, str], ...]
+) -> list[str]:
+    """A section of period 3 at one operating point."""
+    header = ["", f"## Period 3 at {title}", "", "| measure | champion | challenger |"]
+    return [*header, "|---|---|---|", *_point_rows(point, measures)]

@@ -31,7 +31,7 @@ from pipeline.worker.consumer import WorkerApp
 from pipeline.worker.engine import Engine, Incoming, Outcome
 from pipeline.worker.metrics import WorkerMetrics
 from pipeline.worker.models import ModelHolder
-from pipeline.worker.readback import Emitted, dead_letter_key, read_back
+from pipeline.worker.readback import OUTPUT_TOPICS, Emitted, dead_letter_key, read_back
 from pipeline.worker.sending import BatchSender, Sent, delivered
 from schemas import Topic
 
@@ -110,7 +110,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     inputs = {Topic.TRANSACTIONS.value, Topic.LOGINS.value, Topic.FEEDBACK.value}
     sent_before = _SentBefore()
 
-    async def _read_back(sender_: Any, assigned: Any, **_: Any) -> None:
+    async def _on_assigned(sender_: Any, assigned: Any, **_: Any) -> None:
         sent_before.ready.clear()
         try:
             ours = sorted((tp.topic, tp.partition) for tp in assigned if tp.topic in inputs)
@@ -137,7 +137,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
                 sent_before.emitted = Emitted()
             try:  # the output topics' partitions, before the first batch sends to them
                 await sender.prepare(
-                    [Topic.SCORES.value, Topic.ALERTS.value, Topic.DEADLETTER.value]
+                    [*OUTPUT_TOPICS]
                     + [t.changelog_topic.get_topic_name() for t in (accounts, activity)]
                 )
             except Exception:  # only the first batch's latency is at stake
@@ -145,7 +145,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         finally:
             sent_before.ready.set()
 
-    app.on_partitions_assigned.connect(_read_back)
+    app.on_partitions_assigned.connect(_on_assigned)
 
     async def _dead_letters(out: Outcome) -> list[Any]:
         futures = await sender.send(

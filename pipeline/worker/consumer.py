@@ -132,7 +132,7 @@ class CommitSafeConsumer(faust_aiokafka.Consumer):
         return [channel.queue for channel in self.app.topics._tp_index.get(tp, ())]
 
     def _full(self, tp: TP) -> bool:
-        return any(queue.full() for queue in self._queues(tp))
+        return any(channel.queue.full() for channel in self.app.topics._tp_index.get(tp, ()))
 
     async def _wait_for_room(self, tp: TP) -> None:
         """Wait until the stream queues of ``tp`` are down to half (or the flow stops).

@@ -107,8 +107,6 @@ class Outcome:
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
 
 
-_ONE = np.ones(1, dtype=np.int64)  # the mask of a one-token window
-
 #: bytes of a dead letter besides its raw base64: the reason (4096 characters, up to 4 bytes
 #: each in UTF-8), the coordinates, the keys
 DEAD_LETTER_OVERHEAD = 17 * 1024
@@ -178,7 +176,7 @@ class Engine:
                 profiles[record.account_id] = profile
             if profile.has_seen(record.event_id):
                 out.redelivered += 1
-                self._refresh(out, index, msg, record, merchants, activity)
+                self._refresh(out, index, msg, record, merchants, read_activity)
                 continue
             view = EventView.from_record(record)
             counts = merchant_risk = None
@@ -199,15 +197,10 @@ class Engine:
                 out.redelivered += 1  # its Score reached the broker, the state did not
                 out.already_scored.append(record.event_id)
                 continue
-            if positions == 1:  # the token just made: what profile.tokens(1) would copy
-                cats.append(cat[None].astype(np.int64))
-                nums.append(num[None])
-                masks.append(_ONE)
-            else:
-                c, n, m = profile.tokens(positions)
-                cats.append(c)
-                nums.append(n)
-                masks.append(m)
+            c, n, m = profile.tokens(positions)
+            cats.append(c)
+            nums.append(n)
+            masks.append(m)
             rows.append((msg, record, cat, num))
         t1 = time.perf_counter()
         out.seconds["decode"] = decode_s
@@ -258,7 +251,7 @@ class Engine:
         msg: Incoming,
         record: Transaction | Login,
         merchants: dict[str, MerchantActivity],
-        activity: Mapping[str, bytes],
+        read_activity: Callable[[int, str], bytes | None],
     ) -> None:
         """A redelivered event the account already holds: not scored, not counted again.
 
@@ -276,7 +269,7 @@ class Engine:
         key = activity_key(msg.partition, merchant_id)
         merchant = merchants.get(key)
         if merchant is None:
-            raw = _reader(activity)(msg.partition, key)
+            raw = read_activity(msg.partition, key)
             merchant = merchants[key] = activity_from_bytes(raw) if raw else MerchantActivity()
         merchant.observe(EventView.from_record(record).ts, record.event_id)
         out.source.setdefault("m:" + key, index)

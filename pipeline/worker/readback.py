@@ -29,7 +29,7 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.kafka.admin import admin_client
-from schemas import Topic
+from schemas import Decision, Topic
 
 if TYPE_CHECKING:
     from pipeline.worker.engine import Incoming
@@ -42,6 +42,8 @@ DEFAULT_MARGIN_S = 30.0
 #: a Score older than this cannot belong to the run that died (a worker restarts within
 #: minutes): a lagging group's oldest uncommitted input may be hours old, its Scores not
 DEFAULT_LOOKBACK_S = 900.0
+#: what the scoring agent sends (changelogs aside)
+OUTPUT_TOPICS = (Topic.SCORES.value, Topic.ALERTS.value, Topic.DEADLETTER.value)
 #: stop reading back after this many output records (a very long outage): a warning, and
 #: the events past it are scored again (at least once still holds)
 DEFAULT_MAX_RECORDS = 2_000_000
@@ -145,7 +147,7 @@ def read_back(
         since_ms = read_from_ms(min(first.values()), time.time(), margin_s, lookback_s)
         outputs = [
             TopicPartition(topic, p)
-            for topic in (Topic.SCORES.value, Topic.ALERTS.value, Topic.DEADLETTER.value)
+            for topic in OUTPUT_TOPICS
             for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
         alerted: dict[bytes, bytes] = {}
@@ -156,7 +158,7 @@ def read_back(
                 continue
             if record.topic == Topic.SCORES.value:
                 emitted.scores.add(record.key.decode())
-                if orjson.loads(record.value).get("decision") != "allow":
+                if orjson.loads(record.value).get("decision") != Decision.ALLOW.value:
                     alerted[record.key] = record.value
             elif record.topic == Topic.ALERTS.value:
                 alerts.add(record.key)

@@ -20,7 +20,12 @@ def test_last_positions_are_the_tail_of_the_window(seen: int, positions: int) ->
     k = min(positions, 8)
     c, n, m = profile.tokens(positions)
     assert c.shape == (k, N_CAT) and n.shape == (k, N_NUM) and m.shape == (k,)
+    assert (c.dtype, n.dtype, m.dtype) == (cat.dtype, num.dtype, mask.dtype)
     np.testing.assert_array_equal(c, cat[-k:])
     np.testing.assert_array_equal(n, num[-k:])
     np.testing.assert_array_equal(m, mask[-k:])
     assert int(m.sum()) == min(seen, k)
+    c[:], n[:] = 99, 99.0  # copies: the ring is not touched
+    again = profile.tokens()
+    np.testing.assert_array_equal(again[0], cat)
+    np.testing.assert_array_equal(again[1], num)

@@ -166,3 +166,13 @@ def test_retrain_data_holds_out_a_matured_window_and_trains_on_the_rest(
         tmp_path, bank, None, None, RetrainConfig(min_new_events=10, label_maturity_days=1.0)
     )
     assert fixed.recent_end == pytest.approx(ts[-1] - 24 * HOUR)
+
+
+def test_a_one_event_window_with_nothing_matured_falls_back_to_the_tail() -> None:
+    bank = _bank(days=2, late_days=3.0)  # every event is younger than the maturity
+    ts = bank.ts_seconds()
+    start, end, matured = _recent_window(bank, 0.001, 3 * 24 * HOUR, -np.inf)
+    assert not matured and np.isinf(end) and start == pytest.approx(ts[-1])
+    # matured events exist, but all are the champion's training data
+    start, end, matured = _recent_window(bank, 0.001, 3 * HOUR, float(ts[-1]))
+    assert not matured and np.isinf(end) and start == pytest.approx(ts[-1])
