@@ -28,7 +28,7 @@ from prometheus_client import generate_latest
 
 from pipeline.settings import Settings
 from pipeline.worker.consumer import WorkerApp
-from pipeline.worker.engine import Engine, Incoming, Outcome
+from pipeline.worker.engine import Engine, Incoming, Outcome, ProfileCache
 from pipeline.worker.metrics import WorkerMetrics
 from pipeline.worker.models import ModelHolder
 from pipeline.worker.readback import OUTPUT_TOPICS, Emitted, dead_letter_key, read_back
@@ -77,6 +77,8 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
             if v is not None
         },
     )
+    # account profiles as objects between batches; emptied whenever partitions move
+    profile_cache = ProfileCache(settings.profile_cache_size)
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
     app = WorkerApp(
         settings.worker_id,
@@ -119,6 +121,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     sent_before = _SentBefore()
 
     async def _on_assigned(sender_: Any, assigned: Any, **_: Any) -> None:
+        profile_cache.clear()  # other workers may have moved these accounts on meanwhile
         sent_before.ready.clear()
         try:
             ours = sorted((tp.topic, tp.partition) for tp in assigned if tp.topic in inputs)
@@ -216,9 +219,12 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         for msg in incoming:
             metrics.events_in.labels(msg.topic).inc()
         sent = await sent_before.get()
+        hits, misses = profile_cache.hits, profile_cache.misses
         out = engine.score_batch(
-            incoming, model, _bkey(accounts), _bkey(activity), _bkey(risk), sent
+            incoming, model, _bkey(accounts), _bkey(activity), _bkey(risk), sent, profile_cache
         )
+        metrics.profile_cache.labels("hit").inc(profile_cache.hits - hits)
+        metrics.profile_cache.labels("miss").inc(profile_cache.misses - misses)
         # outputs first, acknowledged by the broker, then the state that records them:
         # a crash in between replays the events, and the state says none was scored.
         resent = sent.alerts_for(out.already_scored) if sent is not None else []

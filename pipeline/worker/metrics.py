@@ -40,6 +40,10 @@ class WorkerMetrics:
         self.alerts_resent = Counter(
             "fraudstream_alerts_resent", "alerts of read-back Scores that had none", registry=r
         )
+        self.profile_cache = Counter(
+            "fraudstream_profile_cache", "account profile reads by the cache's answer",
+            ["result"], registry=r,
+        )  # fmt: skip
         self.score_latency = Histogram(
             "fraudstream_score_latency_seconds", "batch decode→decision time",
             buckets=LATENCY_BUCKETS, registry=r,

@@ -11,7 +11,7 @@ import orjson
 
 from models.features import OnlineState, profile_from_bytes
 from models.features.events import EventView
-from pipeline.worker.engine import Engine, Incoming
+from pipeline.worker.engine import Engine, Incoming, ProfileCache
 from pipeline.worker.readback import Emitted, dead_letter_key, read_from_ms
 from schemas import (
     DeadLetter,
@@ -186,6 +186,57 @@ def test_engine_state_equals_offline_replay() -> None:
         got = profile_from_bytes(accounts[account])
         for a, b in zip(profile.tokens(), got.tokens(), strict=True):
             assert np.array_equal(a, b)
+
+
+def _decisions(scores: list[tuple[bytes, bytes]]) -> list[dict[str, object]]:
+    """The Scores less what differs between two runs (timings)."""
+    return [decode(Score, v).model_dump(exclude={"latency_ms", "scored_at"}) for _, v in scores]
+
+
+def test_a_profile_cache_changes_no_output_and_spares_the_store_reads() -> None:
+    records = [tx(i, account=f"a{i % 5}", minutes=i, amount=f"{10 + 7 * i}.00")
+               for i in range(60)]  # fmt: skip
+    plain = engine(), PartitionedStore(), PartitionedStore()
+    cached = engine(), PartitionedStore(), PartitionedStore()
+    cache = ProfileCache(capacity=3)  # fewer than the accounts: evictions, then misses
+    for start in range(0, 60, 8):
+        batch = [msg(r, start + i) for i, r in enumerate(records[start : start + 8])]
+        outs = []
+        for (eng, accounts, activity), kw in ((plain, {}), (cached, {"cache": cache})):
+            out = eng.score_batch(batch, LinearModel(), accounts, activity, {}, **kw)
+            accounts.put_in(out.source, batch, "a:", out.accounts)
+            activity.put_in(out.source, batch, "m:", out.activity)
+            outs.append(out)
+        assert _decisions(outs[0].scores) == _decisions(outs[1].scores)
+        assert outs[0].accounts == outs[1].accounts and outs[0].activity == outs[1].activity
+    assert len(cache) == 3 and cache.hits > 0 and cache.misses > 0
+    assert len(cached[1].reads) == cache.misses < len(plain[1].reads)
+
+
+def test_the_profile_cache_serves_the_least_recently_used_last_and_forgets_on_failure() -> None:
+    eng, accounts = engine(), PartitionedStore()
+    cache = ProfileCache(capacity=2)
+    first = [msg(tx(i, account=f"a{i}", minutes=i), i) for i in range(3)]
+    out = eng.score_batch(first, LinearModel(), accounts, {}, {}, cache=cache)
+    accounts.put_in(out.source, first, "a:", out.accounts)
+    assert cache.get("a0") is None and cache.get("a2") is not None  # a0 was evicted
+
+    class Broken(LinearModel):
+        def score(self, cat: np.ndarray, num: np.ndarray, mask: np.ndarray):
+            raise RuntimeError("model failed")
+
+    try:
+        eng.score_batch([msg(tx(9, account="a2", minutes=9), 9)], Broken(), accounts, {}, {},
+                        cache=cache)  # fmt: skip
+    except RuntimeError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the model's failure was swallowed")
+    # the failed batch moved a2's profile on in memory; the store did not: forget it
+    assert len(cache) == 0
+    again = eng.score_batch([msg(tx(9, account="a2", minutes=9), 9)], LinearModel(), accounts,
+                            {}, {}, cache=cache)  # fmt: skip
+    assert profile_from_bytes(again.accounts["a2"]).seen == 2
 
 
 def test_feedback_updates_merchant_risk_once_per_event() -> None:
