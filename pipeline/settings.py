@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     window: int = Field(default=32, ge=1, le=256, description="events per account a model reads")
     batch_max: int = Field(default=256, ge=1)
     batch_within_ms: float = Field(default=5.0, gt=0)
+    express: bool = Field(
+        default=True, description="events go from the fetch loop to the scorer in batches, "
+        "past Faust's streams; false: through the agent's stream",
+    )  # fmt: skip
     profile_cache_size: int = Field(
         default=10_000, ge=0, description="account profiles kept parsed between batches "
         "(up to about 20 KB each); 0 = read every profile from the store",

@@ -23,11 +23,11 @@ from typing import Any, NoReturn
 import faust
 from faust.stores.rocksdb import Store as RocksDBStore
 from faust.streams import _current_event
-from faust.types import TP, EventT
+from faust.types import TP, EventT, Message
 from prometheus_client import generate_latest
 
 from pipeline.settings import Settings
-from pipeline.worker.consumer import WorkerApp
+from pipeline.worker.consumer import Express, WorkerApp
 from pipeline.worker.engine import Engine, Incoming, Outcome, ProfileCache
 from pipeline.worker.metrics import WorkerMetrics
 from pipeline.worker.models import ModelHolder
@@ -49,8 +49,7 @@ PRODUCER_BATCH_BYTES = 1_000_000
 EXIT_BATCH_FAILED = 70
 
 
-def _incoming(event: EventT) -> Incoming:
-    msg = event.message
+def _incoming(msg: Message) -> Incoming:
     return Incoming(
         topic=msg.topic,
         partition=msg.partition,
@@ -182,7 +181,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
             table[key.encode()] = value
 
     def _store(
-        table: Any, writes: dict[str, bytes], prefix: str, out: Outcome, batch: Sequence[EventT]
+        table: Any, writes: dict[str, bytes], prefix: str, out: Outcome, batch: Sequence[Message]
     ) -> dict[int, list[tuple[bytes | None, bytes]]]:
         # The store directly (its database for the source message's partition); the
         # changelog records are returned per partition, for one record batch each.
@@ -190,12 +189,10 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         rocksdb = isinstance(store, RocksDBStore)
         by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
         for key, value in writes.items():
-            event = batch[out.source[prefix + key]]
-            partition, raw = event.message.partition, key.encode()
+            partition, raw = batch[out.source[prefix + key]].partition, key.encode()
             if rocksdb:  # the partition's database, as Faust's own write would pick
                 store._db_for_partition(partition).put(raw, value)
-            else:
-                _set_current_event(event)
+            else:  # one dict for all partitions
                 store[raw] = value
             by_partition.setdefault(partition, []).append((raw, value))
         return by_partition
@@ -207,15 +204,31 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
 
     @app.agent(events_topic)
     async def score_events(stream: faust.StreamT) -> None:
+        # With the fetch loop's express lane on (the default), events never reach this
+        # stream: the consumer hands them over in batches to ``score_messages``.
         async for batch in stream.take_events(settings.batch_max, settings.batch_within_ms / 1e3):
+            messages = [event.message for event in batch]
             try:
-                await _score(batch)
+                await _score(messages, "stream")
             except Exception as err:  # a bug, a send the broker refused: never ack the batch
-                _fail_stop("score_events", batch, err)
+                _fail_stop("score_events", messages, err)
 
-    async def _score(batch: Sequence[EventT]) -> None:
+    async def score_messages(messages: list[Message]) -> None:
+        """The express lane's handler (:class:`~pipeline.worker.consumer.Express`): one
+        batch of fetched events, scored; the consumer acknowledges them afterwards."""
+        try:
+            await _score(messages, "express")
+        except Exception as err:  # as in the agent: the batch is never acknowledged
+            _fail_stop("score_events", messages, err)
+
+    if settings.express:
+        app.express = Express(
+            frozenset(events_topic.topics), score_messages, settings.batch_max
+        )  # fmt: skip
+
+    async def _score(batch: Sequence[Message], path: str) -> None:
         model = holder.model
-        incoming = [_incoming(e) for e in batch]
+        incoming = [_incoming(m) for m in batch]
         for msg in incoming:
             metrics.events_in.labels(msg.topic).inc()
         sent = await sent_before.get()
@@ -247,6 +260,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         metrics.alerts_resent.inc(len(resent))
         if sent is not None:
             sent.passed(incoming)
+        metrics.batches.labels(path).inc()
         metrics.batch_size.observe(len(batch))
         for decision, n in out.decisions.items():
             metrics.decisions.labels(decision).inc(n)
@@ -261,7 +275,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     async def apply_feedback(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_max, 0.05):
             try:
-                incoming = [_incoming(e) for e in batch]
+                incoming = [_incoming(e.message) for e in batch]
                 for msg in incoming:
                     metrics.events_in.labels(msg.topic).inc()
                 sent = await sent_before.get()
@@ -271,7 +285,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
                 if sent is not None:
                     sent.passed(incoming)
             except Exception as err:
-                _fail_stop("apply_feedback", batch, err)
+                _fail_stop("apply_feedback", [e.message for e in batch], err)
 
     @app.task
     async def follow_model_updates() -> None:
@@ -377,7 +391,7 @@ class _KeyView:
         return len(self._table)
 
 
-def _fail_stop(agent: str, batch: Sequence[EventT], err: BaseException) -> NoReturn:
+def _fail_stop(agent: str, batch: Sequence[Message], err: BaseException) -> NoReturn:
     """End the process at once, as a crash would, on an unexpected error in a batch.
 
     Faust's ``take_events`` acknowledges a batch when the agent leaves it, even through an
@@ -386,7 +400,7 @@ def _fail_stop(agent: str, batch: Sequence[EventT], err: BaseException) -> NoRet
     them) while /health still said ready. Exiting without acknowledging makes the batch
     come back after a restart; events the state already holds are skipped then.
     """
-    first = batch[0].message if batch else None
+    first = batch[0] if batch else None
     log.critical(
         "batch_failed agent=%s events=%d first=%s exit=%d: exiting without acknowledging "
         "the batch; it is redelivered when the worker starts again",

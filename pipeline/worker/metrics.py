@@ -52,6 +52,11 @@ class WorkerMetrics:
             "fraudstream_end_to_end_lag_seconds", "produce → decision",
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
+        self.batches = Counter(
+            "fraudstream_batches", "scored micro-batches, by the way their events came "
+            "(express: from the fetch loop; stream: through the agent's Faust stream)",
+            ["path"], registry=r,
+        )  # fmt: skip
         self.batch_size = Histogram(
             "fraudstream_batch_size", "events per micro-batch",
             buckets=(1, 4, 16, 64, 128, 256, 512, 1024), registry=r,

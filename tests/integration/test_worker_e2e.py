@@ -176,8 +176,13 @@ def scores_of(records: list) -> list[Score]:
 
 
 # ---------------------------------------------------------------------------- 1
-def test_every_valid_event_gets_exactly_one_score(stage: Stage, trained: Trained) -> None:
-    worker = stage.worker().start()
+@pytest.mark.parametrize("path", ["express", "stream"])
+def test_every_valid_event_gets_exactly_one_score(
+    stage: Stage, trained: Trained, path: str
+) -> None:
+    """Through the fetch loop's express lane (the default) and through the agent's stream
+    (``FRAUDSTREAM_EXPRESS=false``)."""
+    worker = stage.worker(FRAUDSTREAM_EXPRESS=str(path == "express").lower()).start()
     assert worker.wait_ready()["model"] == trained.version
     inputs_at = end_offsets(stage.bootstrap, INPUT_TOPICS)
     outputs_at = end_offsets(stage.bootstrap, OUTPUT_TOPICS)
@@ -237,6 +242,12 @@ def test_every_valid_event_gets_exactly_one_score(stage: Stage, trained: Trained
     assert {a.decision for a in alerts} <= {Decision.REVIEW, Decision.BLOCK}
     flagged = [s.event_id for s in scores if s.decision is not Decision.ALLOW]
     assert sorted(a.event_id for a in alerts) == sorted(flagged)
+
+    # every batch came the way the setting says
+    m = worker.metrics()
+    other = "stream" if path == "express" else "express"
+    assert metric(m, "fraudstream_batches_total", path=path) > 0
+    assert metric(m, "fraudstream_batches_total", path=other) == 0
 
     # every malformed message is dead-lettered once, with a reason, its coordinates and
     # its bytes (the first ones of a message too large to keep whole)

@@ -9,12 +9,18 @@ from types import MethodType, SimpleNamespace
 
 import pytest
 from faust.transport.consumer import Consumer as FaustConsumer
-from faust.types import TP
+from faust.types import TP, Message
 from intervaltree import IntervalTree
 from mode import Service
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from pipeline.worker.consumer import CommitSafeConsumer, KeepOnResume, deliver, next_commit
+from pipeline.worker.consumer import (
+    CommitSafeConsumer,
+    Express,
+    KeepOnResume,
+    deliver,
+    next_commit,
+)
 
 TP0 = TP("fraud.transactions.v1", 0)
 
@@ -220,3 +226,65 @@ def test_an_error_in_the_hand_over_reaches_the_fetch_loop_either_way() -> None:
             await deliver(after_a_wait, "later", race)  # type: ignore[arg-type]
 
     asyncio.run(main())
+
+
+def express_consumer(handler, generation: int = 3) -> SimpleNamespace:
+    """The consumer attributes the express lane and Faust's ``ack`` use."""
+    state = SimpleNamespace(
+        app=SimpleNamespace(
+            consumer_generation_id=generation,
+            express=Express(frozenset({TP0.topic}), handler, batch_max=4),
+            topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+        ),
+        _unacked_messages=set(),
+        _committed_offset=defaultdict(lambda: None, {TP0: 10}),
+        _acked=defaultdict(list),
+        _acked_index=defaultdict(set),
+        _n_acked=0,
+        _waiting_for_ack=None,
+    )
+    state.ack = MethodType(FaustConsumer.ack, state)
+    return state
+
+
+def fetched(state: SimpleNamespace, offsets: range) -> list[Message]:
+    batch = [Message(TP0.topic, 0, o, 0.0, 0, None, None, b"{}", None, tp=TP0) for o in offsets]
+    state._unacked_messages.update(batch)  # as the fetch loop tracks them
+    return batch
+
+
+def test_an_express_batch_is_acknowledged_only_after_its_handler_returned() -> None:
+    seen: list[tuple[list[int], list[int]]] = []
+
+    async def handler(batch: list[Message]) -> None:
+        await asyncio.sleep(0)
+        seen.append(([m.offset for m in batch], list(state._acked[TP0])))
+
+    state = express_consumer(handler)
+    batch = fetched(state, range(10, 14))
+    asyncio.run(CommitSafeConsumer._express(state, batch, 3))
+    assert seen == [([10, 11, 12, 13], [])]  # nothing acknowledged while it ran
+    assert state._acked[TP0] == [10, 11, 12, 13] and not state._unacked_messages
+
+
+def test_an_express_batch_that_fails_is_not_acknowledged() -> None:
+    async def handler(batch: list[Message]) -> None:
+        raise RuntimeError("broker refused the Scores")
+
+    state = express_consumer(handler)
+    batch = fetched(state, range(10, 12))
+    with pytest.raises(RuntimeError):
+        asyncio.run(CommitSafeConsumer._express(state, batch, 3))
+    assert state._acked[TP0] == [] and state._unacked_messages == set(batch)
+
+
+def test_an_express_batch_fetched_before_a_rebalance_is_dropped() -> None:
+    calls: list[int] = []
+
+    async def handler(batch: list[Message]) -> None:
+        calls.append(len(batch))
+
+    state = express_consumer(handler, generation=4)  # the group moved on since the fetch
+    batch = fetched(state, range(10, 12))
+    asyncio.run(CommitSafeConsumer._express(state, batch, 3))
+    assert calls == [] and state._acked[TP0] == [] and not state._unacked_messages
