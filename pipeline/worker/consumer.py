@@ -19,7 +19,8 @@ Three changes, each in a subclass (nothing of Faust is patched in place):
   outlasts a grace period, whatever its cause, makes the partition be read again from its
   committed offset.
 
-And two for speed in :meth:`CommitSafeConsumer._drain_messages`: it hands a fetched record
+And three for speed. :class:`FetchWithoutStalls` keeps aiokafka's fetcher from pausing on
+records nobody consumes. In :meth:`CommitSafeConsumer._drain_messages`: it hands a fetched record
 to the streams without racing it against the flow's suspension in four new tasks when the
 hand-over does not have to wait (the common case; see :func:`deliver`), and the records
 of the app's :class:`Express` topics skip the streams: each fetch's records go to one
@@ -143,6 +144,10 @@ class CommitSafeConsumer(faust_aiokafka.Consumer):
     """
 
     hole_grace_s: float = 15.0
+
+    def _new_consumer_thread(self) -> FetchWithoutStalls:
+        return FetchWithoutStalls(self, loop=self.loop, beacon=self.beacon)
+
     #: records handed over between two yields to the event loop
     yield_every: int = 100
 
@@ -288,6 +293,34 @@ class CommitSafeConsumer(faust_aiokafka.Consumer):
         task = asyncio.ensure_future(self.seek(tp, committed))
         self.__dict__.setdefault("_reseeks", set()).add(task)
         task.add_done_callback(self.__dict__["_reseeks"].discard)
+
+
+#: longest time the broker holds a fetch that finds no new record (Faust asks for 1.5 s)
+FETCH_MAX_WAIT_MS = 20
+
+
+class FetchWithoutStalls(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread with a fetcher that does not stall on changelogs.
+
+    aiokafka keeps one fetch in flight per broker and sends no new one while a partition
+    holds fetched records younger than ``prefetch_backoff`` (0.1 s) that the application
+    has not taken. A worker is assigned its tables' changelog partitions, which Faust does
+    not take records from once their recovery is over; every first record fetched from
+    one of them (the worker writes them itself) held every other partition's fetch for
+    100 ms: the spikes in the live benchmark's first seconds (docs/BENCHMARKS.md). Without
+    the backoff, a fetch leaves those partitions out at once, and a fetch made of such
+    partitions only must not be held by the broker for long, or it holds back the next
+    fetch of the input topics: hence ``fetch_max_wait_ms`` of :data:`FETCH_MAX_WAIT_MS`.
+    """
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when it starts its fetcher
+        return consumer
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        self._consumer._fetcher._prefetch_backoff = 0.0  # type: ignore[union-attr]
 
 
 class _Transport(faust_aiokafka.Transport):
