@@ -59,6 +59,7 @@ class Mode(StrEnum):
 class E2EConfig:
     events: int = 50_000
     rate: float | None = None
+    linger_ms: int = 20  # the producer's (the simulator's Kafka sink)
     mode: Mode = Mode.DRAIN
     guarantee: str = "at_least_once"
     batch_max: int | None = None  # None: the settings' value
@@ -150,7 +151,8 @@ class _Run:
 
     def start_producer(self, bootstrap: str, rate: float | None) -> None:
         args = ["simulate", "--to", "kafka", "--events", str(self.config.events),
-                "--seed", str(self.config.seed), "--bootstrap", bootstrap]  # fmt: skip
+                "--seed", str(self.config.seed), "--bootstrap", bootstrap,
+                "--linger-ms", str(self.config.linger_ms)]  # fmt: skip
         if rate is not None:
             args += ["--rate", f"{rate:g}"]
         if self.config.accounts is not None:

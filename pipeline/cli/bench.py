@@ -38,6 +38,13 @@ def e2e(
     rate: float | None = typer.Option(
         None, "--rate", min=1.0, help="live: events/s [default: as fast as the producer goes]"
     ),
+    linger_ms: int = typer.Option(
+        20,
+        "--linger-ms",
+        min=0,
+        max=10_000,
+        help="the producer's linger (part of the produce → score latency)",
+    ),
     mode: Mode = typer.Option(
         Mode.DRAIN,
         "--mode",
@@ -75,8 +82,9 @@ def e2e(
         raise typer.BadParameter("--rate applies to --mode live", param_hint="--rate")
     settings = settings_of(ctx)
     config = E2EConfig(
-        events=events, rate=rate, mode=mode, guarantee=guarantee, batch_max=batch_max,
-        batch_within_ms=batch_within_ms, store=store, partitions=partitions, accounts=accounts,
+        events=events, rate=rate, linger_ms=linger_ms, mode=mode, guarantee=guarantee,
+        batch_max=batch_max, batch_within_ms=batch_within_ms, store=store,
+        partitions=partitions, accounts=accounts,
         seed=seed, timeout_s=timeout, keep=keep, profile=profile,
     )  # fmt: skip
     console.rule("[bold]fraudstream bench e2e")

@@ -91,6 +91,13 @@ def simulate(
     rate: float | None = typer.Option(
         None, "--rate", min=0.001, help="kafka: events per second [default: as fast as possible]"
     ),
+    linger_ms: int = typer.Option(
+        20,
+        "--linger-ms",
+        min=0,
+        max=10_000,
+        help="kafka: how long the producer waits to fill a record batch",
+    ),
     malformed_rate: float = typer.Option(
         0.0,
         "--malformed-rate",
@@ -152,6 +159,7 @@ def simulate(
                 simulator,
                 bootstrap or settings.kafka_bootstrap,
                 rate,
+                linger_ms,
                 settings.decode_limits(),
                 progress,
                 task,
@@ -195,6 +203,7 @@ def _to_kafka(
     simulator: Simulator,
     bootstrap: str,
     rate: float | None,
+    linger_ms: int,
     limits: DecodeLimits,
     progress: Progress,
     task: TaskID,
@@ -207,7 +216,7 @@ def _to_kafka(
         config.events, config.malformed_rate, random_streams(config.seed)["malformed"], limits
     )
     sink = KafkaSink(
-        KafkaSinkConfig(bootstrap=bootstrap, rate=rate),
+        KafkaSinkConfig(bootstrap=bootstrap, rate=rate, linger_ms=linger_ms),
         stream,
         progress=lambda n: progress.update(task, advance=n),
     )
