@@ -20,8 +20,8 @@ Three changes, each in a subclass (nothing of Faust is patched in place):
   committed offset.
 
 And three for speed. :class:`FetchWithoutStalls` keeps aiokafka's fetcher from pausing on
-records nobody consumes. In :meth:`CommitSafeConsumer._drain_messages`: it hands a fetched record
-to the streams without racing it against the flow's suspension in four new tasks when the
+records nobody takes. :meth:`CommitSafeConsumer._drain_messages` hands a fetched record to
+the streams without racing it against the flow's suspension in four new tasks when the
 hand-over does not have to wait (the common case; see :func:`deliver`), and the records
 of the app's :class:`Express` topics skip the streams: each fetch's records go to one
 handler in batches, and are acknowledged once it has returned.
@@ -144,15 +144,14 @@ class CommitSafeConsumer(faust_aiokafka.Consumer):
     """
 
     hole_grace_s: float = 15.0
-
-    def _new_consumer_thread(self) -> FetchWithoutStalls:
-        return FetchWithoutStalls(self, loop=self.loop, beacon=self.beacon)
-
     #: records handed over between two yields to the event loop
     yield_every: int = 100
 
     #: seconds between two looks at a full stream queue
     room_poll_s: float = 0.002
+
+    def _new_consumer_thread(self) -> FetchWithoutStalls:
+        return FetchWithoutStalls(self, loop=self.loop, beacon=self.beacon)
 
     def _queues(self, tp: TP) -> list[Any]:
         """The stream queues the records of ``tp`` go to."""
