@@ -43,6 +43,7 @@ from pipeline.bench.report import CpuWindow, E2EReport, build_report
 from pipeline.kafka import BrokerError, LocalBroker, create_topics
 from pipeline.kafka.ports import free_port
 from pipeline.settings import Settings
+from pipeline.simulator.config import KAFKA_LINGER_MS
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Mode(StrEnum):
 class E2EConfig:
     events: int = 50_000
     rate: float | None = None
-    linger_ms: int = 20  # the producer's (the simulator's Kafka sink)
+    linger_ms: int = KAFKA_LINGER_MS  # the producer's (the simulator's Kafka sink)
     mode: Mode = Mode.DRAIN
     guarantee: str = "at_least_once"
     batch_max: int | None = None  # None: the settings' value

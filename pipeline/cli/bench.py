@@ -25,6 +25,7 @@ from pipeline.bench.continual_world import SHIFTS, WorldConfig
 from pipeline.bench.report import WARM_UP_S
 from pipeline.cli.context import settings_of
 from pipeline.cli.progress import StageProgress, stage_progress
+from pipeline.simulator.config import KAFKA_LINGER_MS
 
 bench_app = typer.Typer(help="Benchmarks of the running pipeline.", no_args_is_help=True)
 console = Console()
@@ -39,7 +40,7 @@ def e2e(
         None, "--rate", min=1.0, help="live: events/s [default: as fast as the producer goes]"
     ),
     linger_ms: int = typer.Option(
-        20,
+        KAFKA_LINGER_MS,
         "--linger-ms",
         min=0,
         max=10_000,

@@ -41,7 +41,7 @@ from pipeline.simulator import (
     parse_delay_range,
     random_streams,
 )
-from pipeline.simulator.config import MIN_MERCHANTS
+from pipeline.simulator.config import KAFKA_LINGER_MS, MIN_MERCHANTS
 from schemas import DecodeLimits
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def simulate(
         None, "--rate", min=0.001, help="kafka: events per second [default: as fast as possible]"
     ),
     linger_ms: int = typer.Option(
-        20,
+        KAFKA_LINGER_MS,
         "--linger-ms",
         min=0,
         max=10_000,

@@ -26,6 +26,8 @@ class Scenario(StrEnum):
 
 #: enough shops for every city of the catalog to have a few shops and a cash machine
 MIN_MERCHANTS = 300
+#: how long the simulator's Kafka producer waits to fill a record batch (milliseconds)
+KAFKA_LINGER_MS = 20
 
 #: scenario code -> its small integer code in the generated columns
 SCENARIO_CODES: dict[Scenario, int] = {s: i for i, s in enumerate(Scenario)}

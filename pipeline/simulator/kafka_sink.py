@@ -19,6 +19,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from pipeline.kafka.exceptions import KafkaUnavailableError
+from pipeline.simulator.config import KAFKA_LINGER_MS
 from pipeline.simulator.exceptions import SinkError
 from pipeline.simulator.generator import DayOutput
 from pipeline.simulator.messages import Message, MessageStream
@@ -32,7 +33,7 @@ class KafkaSinkConfig:
     bootstrap: str
     #: valid events per second; None: as fast as possible
     rate: float | None = None
-    linger_ms: int = 20
+    linger_ms: int = KAFKA_LINGER_MS
     batch_size: int = 256 * 1024
     compression_type: str | None = None
     #: flush when this many messages await their acknowledgement

@@ -90,10 +90,12 @@ class ProfileCache:
     """The account profiles of the accounts scored last, as objects, least recently used
     evicted first: a hit skips the store read and the parse (a third of the state update).
 
-    It must hold what the store holds: the engine puts a batch's profiles in as it returns
-    them, and its caller either writes them to the store or stops the process; the caller
-    clears it whenever partitions move (another worker may have changed the accounts, and
-    a table recovery rewrites the store).
+    It holds only what the store holds. A batch takes its accounts' profiles out
+    (:meth:`take`) and puts them back once it has produced their new values
+    (:meth:`put_all`), which its caller then either writes to the store or stops the
+    process: a batch that fails half-way leaves none of the profiles it changed behind.
+    The caller empties it whenever partitions move (another worker may have changed the
+    accounts, and a table recovery rewrites the store).
     """
 
     __slots__ = ("_items", "capacity", "hits", "misses")
@@ -104,13 +106,12 @@ class ProfileCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, account_id: str) -> AccountProfile | None:
-        profile = self._items.get(account_id)
+    def take(self, account_id: str) -> AccountProfile | None:
+        profile = self._items.pop(account_id, None)
         if profile is None:
             self.misses += 1
-            return None
-        self._items.move_to_end(account_id)
-        self.hits += 1
+        else:
+            self.hits += 1
         return profile
 
     def put_all(self, profiles: Mapping[str, AccountProfile]) -> None:
@@ -123,6 +124,9 @@ class ProfileCache:
 
     def clear(self) -> None:
         self._items.clear()
+
+    def __contains__(self, account_id: object) -> bool:
+        return account_id in self._items
 
     def __len__(self) -> int:
         return len(self._items)
@@ -193,23 +197,6 @@ class Engine:
     ) -> Outcome:
         """Score ``batch``; ``cache`` (optional) serves and receives the account profiles,
         which the caller must then write to ``accounts`` (``Outcome.accounts``)."""
-        try:
-            return self._score_batch(batch, model, accounts, activity, risk, sent, cache)
-        except BaseException:
-            if cache is not None:  # its profiles may have moved past the store's
-                cache.clear()
-            raise
-
-    def _score_batch(
-        self,
-        batch: Sequence[Incoming],
-        model: Scorer,
-        accounts: Mapping[str, bytes],
-        activity: Mapping[str, bytes],
-        risk: Mapping[str, bytes],
-        sent: AlreadySent | None,
-        cache: ProfileCache | None,
-    ) -> Outcome:
         out = Outcome()
         t0 = time.perf_counter()
         read_account, read_activity = _reader(accounts), _reader(activity)
@@ -232,7 +219,7 @@ class Engine:
                 decode_s += time.perf_counter() - d0
             profile = profiles.get(record.account_id)
             if profile is None and cache is not None:
-                profile = cache.get(record.account_id)
+                profile = cache.take(record.account_id)
                 if profile is not None:
                     profiles[record.account_id] = profile
             if profile is None:

@@ -9,14 +9,17 @@ from types import MethodType, SimpleNamespace
 
 import pytest
 from faust.transport.consumer import Consumer as FaustConsumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread as FaustConsumerThread
 from faust.types import TP, Message
 from intervaltree import IntervalTree
 from mode import Service
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from pipeline.worker.consumer import (
+    FETCH_MAX_WAIT_MS,
     CommitSafeConsumer,
     Express,
+    FetchWithoutStalls,
     KeepOnResume,
     deliver,
     next_commit,
@@ -288,3 +291,24 @@ def test_an_express_batch_fetched_before_a_rebalance_is_dropped() -> None:
     batch = fetched(state, range(10, 12))
     asyncio.run(CommitSafeConsumer._express(state, batch, 3))
     assert calls == [] and state._acked[TP0] == [] and not state._unacked_messages
+
+
+def test_the_fetcher_neither_backs_off_on_untaken_records_nor_long_polls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What :class:`FetchWithoutStalls` changes on the aiokafka consumer Faust builds: the
+    broker holds an empty fetch 20 ms (not Faust's 1.5 s) and the fetcher has no prefetch
+    backoff (aiokafka's 0.1 s held every fetch while a changelog record sat untaken)."""
+    built = SimpleNamespace(_fetch_max_wait_ms=1500)
+    started = SimpleNamespace(_fetcher=SimpleNamespace(_prefetch_backoff=0.1))
+
+    async def faust_on_start(self: FaustConsumerThread) -> None:
+        self._consumer = started
+
+    monkeypatch.setattr(FaustConsumerThread, "_create_worker_consumer", lambda s, t: built)
+    monkeypatch.setattr(FaustConsumerThread, "on_start", faust_on_start)
+    thread = object.__new__(FetchWithoutStalls)  # nothing of Faust's service set-up needed
+    assert thread._create_worker_consumer(None) is built
+    assert built._fetch_max_wait_ms == FETCH_MAX_WAIT_MS <= 50
+    asyncio.run(thread.on_start())
+    assert started._fetcher._prefetch_backoff == 0.0
