@@ -67,7 +67,9 @@ def main() -> None:
             f"{sum(sizes) / n:,.0f} ({100 * sum(sizes) / total:.0f} %)",
         )  # fmt: skip
     Console().print(table)
-    ring = statistics.mean(len(v) - HEADER.size - h for v, h in zip(accounts.values(), headers, strict=True))
+    ring = statistics.mean(
+        len(v) - HEADER.size - h for v, h in zip(accounts.values(), headers, strict=True)
+    )
     Console().print(
         f"stored profiles: JSON header {statistics.mean(headers):,.0f} bytes on average, "
         f"token ring {ring:,.0f} bytes"

@@ -88,7 +88,8 @@ def _reader(store: Mapping[str, bytes]) -> Callable[[int, str], bytes | None]:
 
 class ProfileCache:
     """The account profiles of the accounts scored last, as objects, least recently used
-    evicted first: a hit skips the store read and the parse (a third of the state update).
+    evicted first: a hit skips the store read and the parse (about a quarter of the state
+    update).
 
     It holds only what the store holds. A batch takes its accounts' profiles out
     (:meth:`take`) and puts them back once it has produced their new values
