@@ -109,23 +109,29 @@ class AccountProfile:
         """The last ``positions`` tokens (default: the whole window), oldest first and
         left-padded: (cat, num, mask). A model that reads only the scored event asks for 1."""
         k = self.window if positions is None else min(max(positions, 1), self.window)
-        if k == 1 and self.seen:  # the scored event only: its slot, no padding to build
-            slot = (self.seen - 1) % self.window
-            return (
-                self.cat[slot][None].astype(np.int64),
-                self.num[slot][None].copy(),
-                np.ones(1, dtype=np.int64),
-            )
-        n = min(self.seen, k)
         cat = np.zeros((k, N_CAT), dtype=np.int64)
         num = np.zeros((k, N_NUM), dtype=np.float32)
         mask = np.zeros(k, dtype=np.int64)
-        if n:
-            order = [(self.seen - n + i) % self.window for i in range(n)]
-            cat[k - n :] = self.cat[order]
-            num[k - n :] = self.num[order]
-            mask[k - n :] = 1
+        self.tokens_into(cat, num, mask)
         return cat, num, mask
+
+    def tokens_into(self, cat: np.ndarray, num: np.ndarray, mask: np.ndarray) -> None:
+        """Write the last ``len(mask)`` tokens into zeroed ``[k, Fc]``, ``[k, Fn]``, ``[k]``
+        arrays (rows of a batch), as :meth:`tokens` returns them: the stream fills its
+        batch in place instead of stacking one window per event."""
+        k = min(mask.shape[0], self.window)
+        n = min(self.seen, k)
+        if not n:
+            return
+        start = (self.seen - n) % self.window
+        first = min(n, self.window - start)  # tokens before the ring wraps
+        pad = mask.shape[0] - n
+        cat[pad : pad + first] = self.cat[start : start + first]
+        num[pad : pad + first] = self.num[start : start + first]
+        if first < n:
+            cat[pad + first :] = self.cat[: n - first]
+            num[pad + first :] = self.num[: n - first]
+        mask[pad:] = 1
 
 
 @dataclass(slots=True)

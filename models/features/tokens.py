@@ -7,6 +7,7 @@ updates the aggregates. Feature order follows ``schemas.features``.
 
 from __future__ import annotations
 
+import bisect
 import math
 import zlib
 
@@ -54,8 +55,10 @@ def flag(new: bool | None) -> int:
 
 
 def threshold_bucket(value: float, edges: tuple[float, ...]) -> int:
-    """1 + number of edges below value."""
-    return 1 + sum(value >= e for e in edges)
+    """1 + number of (sorted) edges at or below value; NaN counts none."""
+    if value != value:
+        return 1
+    return 1 + bisect.bisect_right(edges, value)
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -32,6 +32,7 @@ from models.features import (
     risk_from_bytes,
     risk_to_bytes,
 )
+from models.features.profile import N_CAT, N_NUM
 from models.features.replay import scale_counts
 from models.serving import Scorer, decide
 from schemas import (
@@ -204,9 +205,13 @@ class Engine:
         profiles: dict[str, AccountProfile] = {}
         merchants: dict[str, MerchantActivity] = {}
         rows: list[tuple[Incoming, Transaction | Login, np.ndarray, np.ndarray]] = []
-        cats, nums, masks = [], [], []
-        # the baseline reads 1 token: don't build 32 (see Scorer)
-        positions = getattr(model, "positions", model.window)
+        # the baseline reads 1 token: don't build 32 (see Scorer); each scored event's
+        # window is copied into its row of the batch as it is scored
+        positions = max(1, min(getattr(model, "positions", model.window), self.window))
+        cats = np.zeros((len(batch), positions, N_CAT), dtype=np.int64)
+        nums = np.zeros((len(batch), positions, N_NUM), dtype=np.float32)
+        masks = np.zeros((len(batch), positions), dtype=np.int64)
+        risks: dict[str, MerchantRisk | None] = {}
         decode_s = 0.0
         for index, msg in enumerate(batch):
             d0 = time.perf_counter()
@@ -244,24 +249,27 @@ class Engine:
                     merchants[key] = merchant
                 counts = scale_counts(merchant.observe(view.ts, view.event_id), self.partitions)
                 out.source["m:" + key] = index
-                raw_risk = risk.get(view.merchant_id)
-                merchant_risk = risk_from_bytes(raw_risk) if raw_risk else None
+                if view.merchant_id in risks:
+                    merchant_risk = risks[view.merchant_id]
+                else:
+                    raw_risk = risk.get(view.merchant_id)
+                    merchant_risk = risk_from_bytes(raw_risk) if raw_risk else None
+                    risks[view.merchant_id] = merchant_risk
             cat, num = observe(profile, view, counts, merchant_risk)
             out.source["a:" + record.account_id] = index
             if sent is not None and sent.scored(msg, record.event_id):
                 out.redelivered += 1  # its Score reached the broker, the state did not
                 out.already_scored.append(record.event_id)
                 continue
-            c, n, m = profile.tokens(positions)
-            cats.append(c)
-            nums.append(n)
-            masks.append(m)
+            row = len(rows)
+            profile.tokens_into(cats[row], nums[row], masks[row])
             rows.append((msg, record, cat, num))
         t1 = time.perf_counter()
         out.seconds["decode"] = decode_s
         out.seconds["state_encode"] = t1 - t0 - decode_s
         if rows:
-            fraud, anomaly = model.score(np.stack(cats), np.stack(nums), np.stack(masks))
+            n_rows = len(rows)
+            fraud, anomaly = model.score(cats[:n_rows], nums[:n_rows], masks[:n_rows])
         t2 = time.perf_counter()
         out.seconds["score"] = t2 - t1
         now = datetime.now(UTC)

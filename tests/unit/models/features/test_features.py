@@ -22,7 +22,16 @@ from models.features import (
     reasons_for,
     replay,
 )
-from models.features.tokens import CAT_INDEX, NUM_INDEX
+from models.features.tokens import (
+    CAT_INDEX,
+    FAILED_EDGES,
+    NUM_INDEX,
+    RATIO_EDGES,
+    RISK_EDGES,
+    SPEED_EDGES,
+    VELOCITY_EDGES,
+    threshold_bucket,
+)
 from schemas import Login, Transaction
 from schemas.features import CATEGORICAL, CONTINUOUS, FeatureSpec
 
@@ -216,3 +225,14 @@ def _as_record(view: EventView) -> Transaction | Login:
         device_id=view.device_id,
         payee_id=view.payee_id,
     )
+
+
+@pytest.mark.parametrize(
+    "edges", [RATIO_EDGES, RISK_EDGES, VELOCITY_EDGES, FAILED_EDGES, SPEED_EDGES]
+)
+def test_threshold_bucket_is_one_plus_the_edges_at_or_below_the_value(edges) -> None:
+    assert list(edges) == sorted(edges)
+    values = [-1.0, 0.0, *edges, *(e * 0.999 for e in edges), *(e * 1.001 for e in edges)]
+    values += [edges[-1] * 10, float("inf"), float("nan")]
+    for value in values:
+        assert threshold_bucket(value, edges) == 1 + sum(value >= e for e in edges), value
