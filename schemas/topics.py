@@ -13,6 +13,9 @@ class Topic(StrEnum):
     ALERTS = "fraud.alerts.v1"
     DEADLETTER = "fraud.deadletter.v1"
     MODEL_UPDATES = "fraud.model-updates.v1"
+    #: the workers' own: each label of fraud.feedback.v1 that names a merchant, keyed by
+    #: merchant_id, so that one worker alone keeps each merchant's label statistics
+    MERCHANT_LABELS = "fraud.merchant-labels.v1"
 
 
 ALL_TOPICS: tuple[str, ...] = tuple(t.value for t in Topic)

@@ -11,6 +11,7 @@ from models.features.serde import (
     profile_from_bytes,
     profile_to_bytes,
     risk_from_bytes,
+    risk_summary,
     risk_to_bytes,
 )
 from models.features.tokens import observe
@@ -35,5 +36,6 @@ __all__ = [
     "reasons_for",
     "replay",
     "risk_from_bytes",
+    "risk_summary",
     "risk_to_bytes",
 ]

@@ -22,6 +22,7 @@ def worker(
     from pipeline.kafka import create_topics
     from pipeline.worker.app import changelog_topics, create_app
     from pipeline.worker.models import ModelHolder
+    from schemas import Topic
 
     settings = settings_of(ctx)
     updates = {"web_port": web_port, "kafka_bootstrap": bootstrap, "store": store}
@@ -41,6 +42,14 @@ def worker(
         settings.replication_factor,
         topics=changelog_topics(app),
         configs={"cleanup.policy": "compact"},
+    )
+    # ... and so does the merchant-keyed labels topic (new since the topics of a running
+    # deployment may have been created before it)
+    create_topics(
+        settings.kafka_bootstrap,
+        settings.partitions,
+        settings.replication_factor,
+        topics=[Topic.MERCHANT_LABELS.value],
     )
     runner = Worker(app, loglevel=settings.log_level.upper(), quiet=True)
     # Faust's terminal spinner turns the root logger to DEBUG so that every log record can

@@ -4,7 +4,9 @@ Topology (one consumer group; partitions are the unit of scale)::
 
     fraud.transactions.v1 + fraud.logins.v1 ──► score_events ──► fraud.scores.v1 / alerts.v1
                                    │ invalid ─────────────────► fraud.deadletter.v1
-    fraud.feedback.v1 ──► apply_feedback ──► merchant-risk (GlobalTable)
+    fraud.feedback.v1 ──► route_feedback ──► fraud.merchant-labels.v1 (keyed by merchant)
+    fraud.merchant-labels.v1 ──► apply_labels ──► merchant-risk (one writer per merchant)
+    merchant-risk changelog ──► every worker's RiskMirror (no group) ──► score_events
     fraud.model-updates.v1 ──► every worker (no group) ──► hot swap between batches
 
 Raw bytes in and out: the schemas codec is the only (de)serialiser, so Faust never needs a
@@ -26,10 +28,12 @@ from faust.streams import _current_event
 from faust.types import TP, EventT, Message
 from prometheus_client import generate_latest
 
+from models.features import risk_from_bytes
 from pipeline.settings import Settings
 from pipeline.worker.consumer import Express, WorkerApp
 from pipeline.worker.engine import Engine, Incoming, Outcome, ProfileCache
 from pipeline.worker.metrics import WorkerMetrics
+from pipeline.worker.mirror import RiskMirror
 from pipeline.worker.models import ModelHolder
 from pipeline.worker.readback import OUTPUT_TOPICS, Emitted, dead_letter_key, read_back
 from pipeline.worker.sending import BatchSender, Sent, delivered
@@ -109,7 +113,13 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     stored = {"key_type": bytes, "value_type": bytes}  # bytes types = raw serialisers
     accounts = app.Table("accounts", partitions=settings.partitions, **stored)
     activity = app.Table("merchant-activity", partitions=settings.partitions, **stored)
-    risk = app.GlobalTable("merchant-risk", partitions=settings.partitions, **stored)
+    labels_topic = app.topic(Topic.MERCHANT_LABELS.value, **raw)
+    # Written only by the owner of the merchant's labels partition; read by every worker
+    # through its mirror of the changelog (docs/ARCHITECTURE.md, "Merchant state")
+    risk = app.Table("merchant-risk", partitions=settings.partitions, **stored)
+    mirror = RiskMirror(
+        settings.kafka_bootstrap, risk.changelog_topic.get_topic_name(), settings.partitions
+    )
 
     def _bkey(table: Any) -> _KeyView:
         return _KeyView(table)
@@ -234,7 +244,7 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         sent = await sent_before.get()
         hits, misses = profile_cache.hits, profile_cache.misses
         out = engine.score_batch(
-            incoming, model, _bkey(accounts), _bkey(activity), _bkey(risk), sent, profile_cache
+            incoming, model, _bkey(accounts), _bkey(activity), mirror, sent, profile_cache
         )
         metrics.profile_cache.labels("hit").inc(profile_cache.hits - hits)
         metrics.profile_cache.labels("miss").inc(profile_cache.misses - misses)
@@ -272,20 +282,43 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
             metrics.e2e_lag.observe(lag)
 
     @app.agent(feedback_topic)
-    async def apply_feedback(stream: faust.StreamT) -> None:
+    async def route_feedback(stream: faust.StreamT) -> None:
+        # Feedback is keyed by account; a merchant's labels come from any partition. Each
+        # one goes on, keyed by merchant, before the feedback is acknowledged.
         async for batch in stream.take_events(settings.batch_max, 0.05):
             try:
                 incoming = [_incoming(e.message) for e in batch]
                 for msg in incoming:
                     metrics.events_in.labels(msg.topic).inc()
                 sent = await sent_before.get()
-                out, _valid = engine.apply_feedback(incoming, _bkey(risk), sent)
-                await delivered(await _dead_letters(out))
-                _write(risk, out.risk, "r:", out, batch)
+                out, labels = engine.route_feedback(incoming, sent)
+                futures = await _dead_letters(out)
+                futures += await sender.send(Topic.MERCHANT_LABELS.value, labels)
+                await delivered(futures)
+                metrics.events_out.labels(Topic.MERCHANT_LABELS.value).inc(len(labels))
                 if sent is not None:
                     sent.passed(incoming)
             except Exception as err:
-                _fail_stop("apply_feedback", [e.message for e in batch], err)
+                _fail_stop("route_feedback", [e.message for e in batch], err)
+
+    @app.agent(labels_topic)
+    async def apply_labels(stream: faust.StreamT) -> None:
+        # A repeated label changes nothing (MerchantRisk counts each event once), so a
+        # label forwarded twice after a crash needs no read-back.
+        async for batch in stream.take_events(settings.batch_max, 0.05):
+            try:
+                incoming = [_incoming(e.message) for e in batch]
+                for msg in incoming:
+                    metrics.events_in.labels(msg.topic).inc()
+                out, _valid = engine.apply_feedback(incoming, _bkey(risk))
+                await delivered(await _dead_letters(out))
+                _write(risk, out.risk, "r:", out, batch)
+            except Exception as err:
+                _fail_stop("apply_labels", [e.message for e in batch], err)
+
+    @app.task
+    async def mirror_merchant_risk() -> None:
+        await mirror.run()
 
     @app.task
     async def follow_model_updates() -> None:
@@ -298,16 +331,29 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         # outputs of the assigned partitions are read back
         flowing = app.flow_control.is_active() and not app.rebalancing
         reading_back = not sent_before.ready.is_set()
-        ready = assigned and holder.loaded and flowing and not reading_back
+        mirrored = mirror.caught_up.is_set()
+        ready = assigned and holder.loaded and flowing and not reading_back and mirrored
         metrics.ready.set(1 if ready else 0)
         body = {
             "ready": ready,
             "partitions_assigned": assigned,
             "flowing": flowing,
             "reading_back": reading_back,
+            "merchant_risk_mirrored": mirrored,
             "model": holder.version,
         }
         return web.json(body, status=200 if ready else 503)
+
+    @app.page("/merchant-risk/{merchant_id}")
+    async def merchant_risk(web: Any, request: Any, merchant_id: str) -> Any:
+        # this worker's copy of a merchant's label statistics (what its scores read)
+        raw = mirror.get(merchant_id)
+        if raw is None:
+            return web.json({"merchant_id": merchant_id, "labels": 0}, status=404)
+        state = risk_from_bytes(raw)
+        body = {"merchant_id": merchant_id, "labels": state.labels, "frauds": state.frauds,
+                "rate": state.rate}  # fmt: skip
+        return web.json(body)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

@@ -340,10 +340,33 @@ class Engine:
         out.source.setdefault("m:" + key, index)
 
     # ---------------------------------------------------------------- feedback
+    def route_feedback(
+        self, batch: Sequence[Incoming], sent: AlreadySent | None = None
+    ) -> tuple[Outcome, list[tuple[bytes, bytes]]]:
+        """Feedback as it arrives (keyed by account): invalid records are dead-lettered, and
+        each label naming a merchant is returned as (merchant key, the record's bytes), to
+        be sent to the merchant-keyed labels topic that :meth:`apply_feedback` reads."""
+        out = Outcome()
+        labels: list[tuple[bytes, bytes]] = []
+        for msg in batch:
+            try:
+                fb = decode(Feedback, msg.value, self.limits)
+            except InvalidRecordError as err:
+                if sent is None or not sent.dead_lettered(msg):
+                    out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
+                continue
+            if fb.merchant_id is not None and msg.value is not None:
+                labels.append((fb.merchant_id.encode(), msg.value))
+        return out, labels
+
     def apply_feedback(
         self, batch: Sequence[Incoming], risk: Mapping[str, bytes], sent: AlreadySent | None = None
     ) -> tuple[Outcome, list[Feedback]]:
-        """Labels update merchant risk (counted once per event); invalid ones are dead-lettered."""
+        """Labels update merchant risk (counted once per event); invalid ones are dead-lettered.
+
+        In the worker ``batch`` comes from the merchant-keyed labels topic, so that one
+        worker alone reads and writes each merchant's statistics (no lost update between
+        two workers)."""
         out = Outcome()
         updated: dict[str, MerchantRisk] = {}
         valid: list[Feedback] = []

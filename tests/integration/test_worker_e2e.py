@@ -34,8 +34,19 @@ from pipeline.kafka.ports import free_port
 from pipeline.kafka.publish import publish_model_update
 from pipeline.simulator.malformed import HEADER as MALFORMED_HEADER
 from pipeline.worker.engine import Engine, Incoming
-from schemas import DeadLetter, Decision, DecodeLimits, Score, Topic, Transaction, decode, encode
+from schemas import (
+    DeadLetter,
+    Decision,
+    DecodeLimits,
+    Feedback,
+    Score,
+    Topic,
+    Transaction,
+    decode,
+    encode,
+)
 from schemas.features import DEFAULT_WINDOW
+from schemas.records import FeedbackSource, Label
 from tests.integration.clients import produce
 from tests.integration.polling import poll_until
 from tests.integration.workers import (
@@ -58,6 +69,9 @@ log = logging.getLogger(__name__)
 PARTITIONS = 4
 EVENT_TOPICS = (Topic.TRANSACTIONS.value, Topic.LOGINS.value)
 INPUT_TOPICS = (*EVENT_TOPICS, Topic.FEEDBACK.value)
+#: everything a test's group consumes: the labels topic is the workers' own, and earlier
+#: tests' labels on it would otherwise reach this test's merchant risk
+GROUP_TOPICS = (*INPUT_TOPICS, Topic.MERCHANT_LABELS.value)
 OUTPUT_TOPICS = (Topic.SCORES.value, Topic.ALERTS.value, Topic.DEADLETTER.value)
 SIM_DAYS = 20
 
@@ -114,9 +128,12 @@ class Stage:
     def registry(self) -> Registry:
         return Registry(self.home / "registry")
 
-    def worker(self, module: str = "pipeline.cli", **env: str) -> WorkerProcess:
-        """A worker of this test's group (not started); stopped when the test ends."""
-        port = self.workers[-1].web_port if self.workers else free_port()
+    def worker(
+        self, module: str = "pipeline.cli", another: bool = False, **env: str
+    ) -> WorkerProcess:
+        """A worker of this test's group (not started); stopped when the test ends. It takes
+        over the last one's web port (a restart) unless it is ``another`` one."""
+        port = self.workers[-1].web_port if self.workers and not another else free_port()
         log = self.tmp / f"worker-{len(self.workers)}.log"
         w = WorkerProcess({**self.env, **env}, port, log, module)
         self.workers.append(w)
@@ -160,7 +177,7 @@ def stage(
             "FRAUDSTREAM_PARTITIONS": str(PARTITIONS),
         }
     )
-    place_group_at_end(design_topics, worker_id, INPUT_TOPICS)
+    place_group_at_end(design_topics, worker_id, GROUP_TOPICS)
     st = Stage(design_topics, home, worker_id, env, tmp_path)
     yield st
     for proc, _ in st.background:
@@ -678,3 +695,58 @@ def test_retrain_promotion_reaches_the_running_worker(stage: Stage, trained: Tra
     assert all(s.scored_at <= min(swapped) for s in scores if s.model_version == a)
     assert metric(m, "fraudstream_model_updates_total", outcome="applied") == 1
     assert metric(m, "fraudstream_model_info", version=b) == 1
+
+
+# ---------------------------------------------------------------------------- 6
+def test_two_workers_share_the_events_and_see_every_merchant_label(stage: Stage) -> None:
+    """Two workers of one group: each scores a share of the stream, every event once; labels
+    for one merchant arrive on feedback partitions of both, and each worker's copy of the
+    merchant's statistics ends up counting every label once (none lost between the two
+    writers, none missing from either reader)."""
+    first = stage.worker().start()
+    first.wait_ready()
+    second = stage.worker(another=True).start()
+    second.wait_ready()
+    # the group has settled when both are ready again after the second one joined
+    poll_until(lambda: all((w.health() or {}).get("ready") for w in (first, second)),
+               timeout=120, interval=0.5, message="both workers ready")  # fmt: skip
+    scores_at = end_offsets(stage.bootstrap, [Topic.SCORES.value])
+    args = sim_args(3_000, seed=61)
+    stage.simulate_kafka(args)
+    valid = set(stage.twin(args)["event_id"].to_list())
+    with TopicReader(stage.bootstrap, scores_at) as reader:
+        reader.until(lambda rs: valid <= {r.key.decode() for r in rs}, timeout=180,
+                     message="both workers scored the stream")  # fmt: skip
+        scores = scores_of(reader.to_end())
+    assert Counter(s.event_id for s in scores) == Counter(valid)
+    scored = [metric(w.metrics(), "fraudstream_events_out_total", topic=Topic.SCORES.value)
+              for w in (first, second)]  # fmt: skip
+    assert all(n > 0 for n in scored) and sum(scored) == len(valid), scored
+
+    # 40 labels (20 frauds) on one merchant from 40 accounts, so from every feedback
+    # partition, then the same labels again: each counted once
+    merchant = f"m-shared-{uuid.uuid4().hex[:8]}"
+    labels = [
+        Feedback(event_id=f"{merchant}-ev-{i}", account_id=f"{merchant}-acct-{i}",
+                 ts=datetime.now(UTC), merchant_id=merchant,
+                 label=Label.FRAUD if i % 2 == 0 else Label.GENUINE,
+                 source=FeedbackSource.ANALYST, analyst_id="analyst-1")
+        for i in range(40)
+    ]  # fmt: skip
+    feedback_in = [metric(w.metrics(), "fraudstream_events_in_total", topic=Topic.FEEDBACK.value)
+                   for w in (first, second)]  # fmt: skip
+    for _ in range(2):
+        produce(stage.bootstrap, Topic.FEEDBACK.value,
+                [(fb.account_id.encode(), encode(fb)) for fb in labels])  # fmt: skip
+
+    def seen(worker: WorkerProcess) -> tuple[int, int] | None:
+        body = worker.merchant_risk(merchant)
+        return None if body is None else (body.get("labels", 0), body.get("frauds", 0))
+
+    poll_until(lambda: all(seen(w) == (40, 20) for w in (first, second)), timeout=60,
+               interval=0.2, message="both workers count all 40 labels")  # fmt: skip
+    # both workers took feedback of this merchant from their own partitions
+    for worker, before in zip((first, second), feedback_in, strict=True):
+        now = metric(worker.metrics(), "fraudstream_events_in_total", topic=Topic.FEEDBACK.value)
+        assert now - before > 0
+    assert all(seen(w) == (40, 20) for w in (first, second))

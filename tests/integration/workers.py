@@ -123,6 +123,11 @@ class WorkerProcess:
         except AssertionError as err:
             raise AssertionError(f"{err}\n--- worker log ---\n{tail(self.log)}") from err
 
+    def merchant_risk(self, merchant_id: str) -> dict[str, Any] | None:
+        """This worker's copy of a merchant's label statistics (None: no answer)."""
+        got = self._get(f"/merchant-risk/{merchant_id}")
+        return None if got is None else dict(json.loads(got[1]), status=got[0])
+
     def metrics(self) -> Metrics:
         got = self._get("/metrics")
         assert got is not None and got[0] == 200, f"/metrics did not answer: {got}"

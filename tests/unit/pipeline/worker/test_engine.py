@@ -252,6 +252,21 @@ def test_feedback_updates_merchant_risk_once_per_event() -> None:
     assert valid == [] and len(out.dead_letters) == 1
 
 
+def test_feedback_is_routed_by_merchant_and_malformed_feedback_dead_lettered() -> None:
+    with_merchant = Feedback(event_id="tx-1", account_id="a1", ts=T0, label="fraud",
+                             source="chargeback", merchant_id="m1")  # fmt: skip
+    login_label = Feedback(event_id="lg-1", account_id="a1", ts=T0, label="genuine",
+                           source="customer")  # fmt: skip
+    bad = Incoming(Topic.FEEDBACK.value, 0, 5, b'{"label": "maybe"}', None)
+    batch = [msg(with_merchant, 0), msg(login_label, 1), bad]
+    out, labels = engine().route_feedback(batch)
+    assert labels == [(b"m1", batch[0].value)]  # the record itself, keyed by its merchant
+    assert [m.offset for m, _error, _value in out.dead_letters] == [5]
+    # what the labels topic then carries updates the merchant's risk as before
+    applied, _ = engine().apply_feedback([msg(with_merchant, 0)], {})
+    assert orjson.loads(applied.risk["m1"])["frauds"] == 1
+
+
 class RecordingModel(LinearModel):
     """The same model, keeping what it was given."""
 
