@@ -111,6 +111,9 @@ class RetrainConfig:
     replay_share: float = 0.3
     #: weight of a reviewed false positive (alerted, then labelled genuine by an analyst)
     false_positive_weight: float = 5.0
+    #: weight of a confirmed fraud among the replayed older events (1: as any event), a
+    #: lever against forgetting the older fraud patterns
+    replay_fraud_weight: float = 1.0
     #: share of accounts (by a hash of account_id) frozen as the regression set the first
     #: time retrain runs; never used for training afterwards
     regression_share: float = 0.1
@@ -140,6 +143,10 @@ class RetrainConfig:
                 "RetrainConfig.label_maturity_quantile must be within (0, 1], "
                 f"got {self.label_maturity_quantile}"
             )
+        if self.replay_fraud_weight <= 0:
+            raise RetrainError(
+                f"RetrainConfig.replay_fraud_weight must be > 0, got {self.replay_fraud_weight}"
+            )
         if self.false_positive_weight <= 0:
             raise RetrainError(
                 f"RetrainConfig.false_positive_weight must be > 0, got {self.false_positive_weight}"
@@ -152,6 +159,7 @@ class RetrainConfig:
             "label_maturity_quantile": self.label_maturity_quantile,
             "replay_share": self.replay_share,
             "false_positive_weight": self.false_positive_weight,
+            "replay_fraud_weight": self.replay_fraud_weight,
             "regression_share": self.regression_share,
             "min_new_events": self.min_new_events,
             "transformer": self.transformer.changes(),

@@ -284,7 +284,15 @@ def retrain_data(
     )
 
     fps = reviewed_false_positives(data_dir, new) & set(train.events.get_column("event_id"))
-    weights = dict.fromkeys(sorted(fps), config.false_positive_weight)
+    weights: dict[str, float] = {}
+    replayed_frauds: list[str] = []
+    if config.replay_fraud_weight != 1.0:
+        ids = train.events.get_column("event_id")
+        is_fraud = train.labels.fill_null(False).to_numpy().astype(bool)
+        was_replayed = ids.is_in(replayed.get_column("event_id").implode()).to_numpy()
+        replayed_frauds = ids.filter(pl.Series(is_fraud & was_replayed)).to_list()
+        weights.update(dict.fromkeys(sorted(replayed_frauds), config.replay_fraud_weight))
+    weights.update(dict.fromkeys(sorted(fps), config.false_positive_weight))
     info = {
         "new_events": new.events.height,
         "fresh_training_events": fresh_events.height,
@@ -292,7 +300,8 @@ def retrain_data(
         "older_events": old_events.height,
         "training_events": train.events.height,
         "training_frauds": int(train.labels.fill_null(False).sum()),
-        "reviewed_false_positives": len(weights),
+        "reviewed_false_positives": len(fps),
+        "replayed_frauds_weighted": len(replayed_frauds),
         "label_maturity_hours": round(maturity / 3600, 2),
         "recent_start": datetime.fromtimestamp(recent_start, tz=UTC).isoformat(),
         "recent_end": None

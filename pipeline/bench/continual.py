@@ -72,6 +72,7 @@ class ContinualConfig:
     #: the learner's levers in the retrain
     false_positive_weight: float = 5.0
     replay_share: float = 0.3
+    replay_fraud_weight: float = 1.0
     #: secondary operating point: a fixed recall
     fixed_recall: float = 0.8
     #: rerun a retrain that the gate refused for drift and label rates only (see _retrain)
@@ -86,6 +87,7 @@ class ContinualConfig:
             baseline=self.baseline,
             false_positive_weight=self.false_positive_weight,
             replay_share=self.replay_share,
+            replay_fraud_weight=self.replay_fraud_weight,
         )
 
     def to_dict(self) -> dict[str, Any]:

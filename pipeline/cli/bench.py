@@ -189,6 +189,12 @@ def continual(
         max=0.99,
         help="retrain: share of period-1 accounts replayed",
     ),
+    replay_fraud_weight: float = typer.Option(
+        1.0,
+        "--replay-fraud-weight",
+        min=0.001,
+        help="retrain: weight of a confirmed fraud among the replayed events",
+    ),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for training"),
     out: Path | None = typer.Option(
         None, "--out", help="run folder [default: <home>/bench/continual-<timestamp>]"
@@ -211,6 +217,7 @@ def continual(
         transformer={"threads": threads} if model == "transformer" else {},
         false_positive_weight=fp_weight,
         replay_share=replay_share,
+        replay_fraud_weight=replay_fraud_weight,
     )
     console.rule("[bold]fraudstream bench continual")
     with stage_progress(console) as bars:

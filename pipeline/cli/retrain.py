@@ -98,6 +98,11 @@ def retrain_command(
         "--replay-share",
         help="share of older accounts replayed into training, against forgetting",
     ),
+    replay_fraud_weight: float = typer.Option(
+        RetrainConfig.replay_fraud_weight,
+        "--replay-fraud-weight",
+        help="training weight of a confirmed fraud among the replayed older events",
+    ),
     label_maturity_days: float | None = typer.Option(
         None,
         "--label-maturity-days",
@@ -169,6 +174,7 @@ def retrain_command(
             transformer=dataclasses.replace(defaults.transformer, threads=threads),
             false_positive_weight=fp_weight,
             replay_share=replay_share,
+            replay_fraud_weight=replay_fraud_weight,
             label_maturity_days=label_maturity_days,
             rule=rule,
         )

@@ -176,3 +176,21 @@ def test_a_one_event_window_with_nothing_matured_falls_back_to_the_tail() -> Non
     # matured events exist, but all are the champion's training data
     start, end, matured = _recent_window(bank, 0.001, 3 * HOUR, float(ts[-1]))
     assert not matured and np.isinf(end) and start == pytest.approx(ts[-1])
+
+
+def test_replayed_frauds_get_their_weight_and_fresh_ones_do_not(tmp_path: Path) -> None:
+    bank = _bank(days=10, late_days=3.0)
+    cutoff = T0 + timedelta(days=5)
+    config = RetrainConfig(min_new_events=10, replay_share=0.9, replay_fraud_weight=4.0)
+    data = retrain_data(tmp_path, bank, None, cutoff, config)
+    train = data.train.events
+    frauds = train.filter(pl.col("is_fraud").fill_null(False))
+    replayed = set(frauds.filter(pl.col("ts") <= cutoff).get_column("event_id"))
+    fresh = set(frauds.filter(pl.col("ts") > cutoff).get_column("event_id"))
+    assert replayed and fresh
+    assert {k for k, w in data.weights.items() if w == 4.0} == replayed
+    assert not fresh & set(data.weights)
+    assert data.info["replayed_frauds_weighted"] == len(replayed)
+    # by default a replayed fraud weighs as any event
+    plain = retrain_data(tmp_path, bank, None, cutoff, RetrainConfig(min_new_events=10))
+    assert not plain.weights and plain.info["replayed_frauds_weighted"] == 0
