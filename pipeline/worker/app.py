@@ -19,7 +19,7 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
 import faust
@@ -281,40 +281,47 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         for lag in out.lags:
             metrics.e2e_lag.observe(lag)
 
-    @app.agent(feedback_topic)
-    async def route_feedback(stream: faust.StreamT) -> None:
-        # Feedback is keyed by account; a merchant's labels come from any partition. Each
-        # one goes on, keyed by merchant, before the feedback is acknowledged.
+    async def _each_batch(
+        name: str,
+        stream: faust.StreamT,
+        handle: Callable[[Sequence[EventT], list[Incoming]], Awaitable[None]],
+    ) -> None:
+        # the feedback agents' loop: small batches, counted in, never acknowledged on failure
         async for batch in stream.take_events(settings.batch_max, 0.05):
             try:
                 incoming = [_incoming(e.message) for e in batch]
                 for msg in incoming:
                     metrics.events_in.labels(msg.topic).inc()
-                sent = await sent_before.get()
-                out, labels = engine.route_feedback(incoming, sent)
-                futures = await _dead_letters(out)
-                futures += await sender.send(Topic.MERCHANT_LABELS.value, labels)
-                await delivered(futures)
-                metrics.events_out.labels(Topic.MERCHANT_LABELS.value).inc(len(labels))
-                if sent is not None:
-                    sent.passed(incoming)
+                await handle(batch, incoming)
             except Exception as err:
-                _fail_stop("route_feedback", [e.message for e in batch], err)
+                _fail_stop(name, [e.message for e in batch], err)
+
+    async def _route(batch: Sequence[EventT], incoming: list[Incoming]) -> None:
+        sent = await sent_before.get()
+        out, labels = engine.route_feedback(incoming, sent)
+        futures = await _dead_letters(out)
+        futures += await sender.send(Topic.MERCHANT_LABELS.value, labels)
+        await delivered(futures)
+        metrics.events_out.labels(Topic.MERCHANT_LABELS.value).inc(len(labels))
+        if sent is not None:
+            sent.passed(incoming)
+
+    async def _apply(batch: Sequence[EventT], incoming: list[Incoming]) -> None:
+        out, _valid = engine.apply_feedback(incoming, _bkey(risk))
+        await delivered(await _dead_letters(out))
+        _write(risk, out.risk, "r:", out, batch)
+
+    @app.agent(feedback_topic)
+    async def route_feedback(stream: faust.StreamT) -> None:
+        # Feedback is keyed by account; a merchant's labels come from any partition. Each
+        # one goes on, keyed by merchant, before the feedback is acknowledged.
+        await _each_batch("route_feedback", stream, _route)
 
     @app.agent(labels_topic)
     async def apply_labels(stream: faust.StreamT) -> None:
         # A repeated label changes nothing (MerchantRisk counts each event once), so a
         # label forwarded twice after a crash needs no read-back.
-        async for batch in stream.take_events(settings.batch_max, 0.05):
-            try:
-                incoming = [_incoming(e.message) for e in batch]
-                for msg in incoming:
-                    metrics.events_in.labels(msg.topic).inc()
-                out, _valid = engine.apply_feedback(incoming, _bkey(risk))
-                await delivered(await _dead_letters(out))
-                _write(risk, out.risk, "r:", out, batch)
-            except Exception as err:
-                _fail_stop("apply_labels", [e.message for e in batch], err)
+        await _each_batch("apply_labels", stream, _apply)
 
     @app.task
     async def mirror_merchant_risk() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -347,17 +347,26 @@ class Engine:
         each label naming a merchant is returned as (merchant key, the record's bytes), to
         be sent to the merchant-keyed labels topic that :meth:`apply_feedback` reads."""
         out = Outcome()
-        labels: list[tuple[bytes, bytes]] = []
-        for msg in batch:
+        labels = [
+            (fb.merchant_id.encode(), msg.value)
+            for _index, msg, fb in self._feedback(batch, out, sent)
+            if fb.merchant_id is not None and msg.value is not None
+        ]
+        return out, labels
+
+    def _feedback(
+        self, batch: Sequence[Incoming], out: Outcome, sent: AlreadySent | None
+    ) -> Iterator[tuple[int, Incoming, Feedback]]:
+        """The valid feedback records of ``batch`` (index, message, record); the invalid
+        ones are dead-lettered into ``out``, once (``sent`` knows those already sent)."""
+        for index, msg in enumerate(batch):
             try:
                 fb = decode(Feedback, msg.value, self.limits)
             except InvalidRecordError as err:
                 if sent is None or not sent.dead_lettered(msg):
                     out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
                 continue
-            if fb.merchant_id is not None and msg.value is not None:
-                labels.append((fb.merchant_id.encode(), msg.value))
-        return out, labels
+            yield index, msg, fb
 
     def apply_feedback(
         self, batch: Sequence[Incoming], risk: Mapping[str, bytes], sent: AlreadySent | None = None
@@ -370,13 +379,7 @@ class Engine:
         out = Outcome()
         updated: dict[str, MerchantRisk] = {}
         valid: list[Feedback] = []
-        for index, msg in enumerate(batch):
-            try:
-                fb = decode(Feedback, msg.value, self.limits)
-            except InvalidRecordError as err:
-                if sent is None or not sent.dead_lettered(msg):
-                    out.dead_letters.append((msg, err.error_class, self._dead_letter(msg, err)))
-                continue
+        for index, _msg, fb in self._feedback(batch, out, sent):
             valid.append(fb)
             if fb.merchant_id is None:
                 continue
