@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 import pipeline.worker.engine as engine_module
-from models.features import EventView
+from models.features import EventView, MerchantRisk
 from models.registry import Registry
 from models.serving import OnnxScorer
 from pipeline.settings import Settings
@@ -91,7 +91,7 @@ def run(
     """Seconds per event: each stage, the write-back, the whole call, and its CPU time."""
     accounts: dict[str, bytes] = {}
     activity: dict[str, bytes] = {}
-    risk: dict[str, bytes] = {}
+    risk: dict[str, MerchantRisk] = {}
 
     def one(chunk: list[Incoming]) -> Any:
         out = engine.score_batch(chunk, scorer, accounts, activity, risk)

@@ -11,7 +11,6 @@ from models.features.serde import (
     profile_from_bytes,
     profile_to_bytes,
     risk_from_bytes,
-    risk_summary,
     risk_to_bytes,
 )
 from models.features.tokens import observe
@@ -36,6 +35,5 @@ __all__ = [
     "reasons_for",
     "replay",
     "risk_from_bytes",
-    "risk_summary",
     "risk_to_bytes",
 ]

@@ -75,10 +75,3 @@ def risk_to_bytes(risk: MerchantRisk) -> bytes:
 
 def risk_from_bytes(data: bytes) -> MerchantRisk:
     return MerchantRisk(**orjson.loads(data))
-
-
-def risk_summary(data: bytes) -> bytes:
-    """The statistics a score reads (frauds, labels), without the labelled event ids that
-    keep repeated labels out: what a worker that only reads a merchant's risk keeps."""
-    risk = risk_from_bytes(data)
-    return risk_to_bytes(MerchantRisk(frauds=risk.frauds, labels=risk.labels))

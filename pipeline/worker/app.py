@@ -28,7 +28,6 @@ from faust.streams import _current_event
 from faust.types import TP, EventT, Message
 from prometheus_client import generate_latest
 
-from models.features import risk_from_bytes
 from pipeline.settings import Settings
 from pipeline.worker.consumer import Express, WorkerApp
 from pipeline.worker.engine import Engine, Incoming, Outcome, ProfileCache
@@ -354,10 +353,9 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
     @app.page("/merchant-risk/{merchant_id}")
     async def merchant_risk(web: Any, request: Any, merchant_id: str) -> Any:
         # this worker's copy of a merchant's label statistics (what its scores read)
-        raw = mirror.get(merchant_id)
-        if raw is None:
+        state = mirror.get(merchant_id)
+        if state is None:
             return web.json({"merchant_id": merchant_id, "labels": 0}, status=404)
-        state = risk_from_bytes(raw)
         body = {"merchant_id": merchant_id, "labels": state.labels, "frauds": state.frauds,
                 "rate": state.rate}  # fmt: skip
         return web.json(body)

@@ -193,12 +193,14 @@ class Engine:
         model: Scorer,
         accounts: Mapping[str, bytes],
         activity: Mapping[str, bytes],
-        risk: Mapping[str, bytes],
+        risk: Mapping[str, MerchantRisk],
         sent: AlreadySent | None = None,
         cache: ProfileCache | None = None,
     ) -> Outcome:
-        """Score ``batch``; ``cache`` (optional) serves and receives the account profiles,
-        which the caller must then write to ``accounts`` (``Outcome.accounts``)."""
+        """Score ``batch``; ``risk`` holds the merchants' label statistics as objects (the
+        worker's :class:`~pipeline.worker.mirror.RiskMirror`); ``cache`` (optional) serves
+        and receives the account profiles, which the caller must then write to ``accounts``
+        (``Outcome.accounts``)."""
         out = Outcome()
         t0 = time.perf_counter()
         read_account, read_activity = _reader(accounts), _reader(activity)
@@ -211,7 +213,6 @@ class Engine:
         cats = np.zeros((len(batch), positions, N_CAT), dtype=np.int64)
         nums = np.zeros((len(batch), positions, N_NUM), dtype=np.float32)
         masks = np.zeros((len(batch), positions), dtype=np.int64)
-        risks: dict[str, MerchantRisk | None] = {}
         decode_s = 0.0
         for index, msg in enumerate(batch):
             d0 = time.perf_counter()
@@ -249,12 +250,7 @@ class Engine:
                     merchants[key] = merchant
                 counts = scale_counts(merchant.observe(view.ts, view.event_id), self.partitions)
                 out.source["m:" + key] = index
-                if view.merchant_id in risks:
-                    merchant_risk = risks[view.merchant_id]
-                else:
-                    raw_risk = risk.get(view.merchant_id)
-                    merchant_risk = risk_from_bytes(raw_risk) if raw_risk else None
-                    risks[view.merchant_id] = merchant_risk
+                merchant_risk = risk.get(view.merchant_id)
             cat, num = observe(profile, view, counts, merchant_risk)
             out.source["a:" + record.account_id] = index
             if sent is not None and sent.scored(msg, record.event_id):

@@ -4,8 +4,8 @@ Each merchant's label statistics have one writer: the worker that owns the merch
 partition of ``fraud.merchant-labels.v1`` (``apply_labels`` in the app). Every worker scores
 transactions of every merchant, so each one follows the table's changelog, all partitions,
 from the start, with a consumer of its own (no group): a compacted topic with one record per
-labelled merchant. The copy keeps what a score reads (frauds, labels), not the labelled event
-ids that only the writer needs.
+labelled merchant. The copy keeps what a score reads (frauds, labels), parsed once as each
+record arrives, not the labelled event ids that only the writer needs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from models.features import risk_summary
+from models.features import MerchantRisk, risk_from_bytes
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +24,18 @@ FETCH_MAX_WAIT_MS = 100
 
 
 class RiskMirror:
-    """``get(merchant_id)`` → the merchant's risk summary (bytes) as last written, or None."""
+    """``get(merchant_id)`` → the merchant's label statistics as last written, or None."""
 
     def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.partitions = partitions
-        self._items: dict[str, bytes] = {}
+        self._items: dict[str, MerchantRisk] = {}
         #: set once the copy holds everything the changelog held when it started
         self.caught_up = asyncio.Event()
         self.records = 0
 
-    def get(self, key: str, default: bytes | None = None) -> bytes | None:
+    def get(self, key: str, default: MerchantRisk | None = None) -> MerchantRisk | None:
         return self._items.get(key, default)
 
     def __len__(self) -> int:
@@ -51,7 +51,8 @@ class RiskMirror:
             self._items.pop(merchant, None)
             return
         try:
-            self._items[merchant] = risk_summary(value)
+            risk = risk_from_bytes(value)
+            self._items[merchant] = MerchantRisk(frauds=risk.frauds, labels=risk.labels)
         except (ValueError, TypeError) as err:  # not written by this code: keep the old one
             log.error("merchant_risk_unreadable merchant=%s reason=%s", merchant, err)
 

@@ -9,8 +9,9 @@ from typing import ClassVar
 import numpy as np
 import orjson
 
-from models.features import OnlineState, profile_from_bytes
+from models.features import MerchantRisk, OnlineState, profile_from_bytes
 from models.features.events import EventView
+from models.features.tokens import CAT_INDEX, NUM_INDEX
 from pipeline.worker.engine import Engine, Incoming, ProfileCache
 from pipeline.worker.readback import Emitted, dead_letter_key, read_from_ms
 from schemas import (
@@ -284,6 +285,23 @@ class LastTokenModel(RecordingModel):
     """Saying it reads only the scored event (as the baseline does)."""
 
     positions = 1
+
+
+def test_a_merchants_label_statistics_reach_the_scored_inputs_of_its_transactions() -> None:
+    """What the worker's risk copy holds for a merchant is what its transactions are scored
+    with; other merchants' transactions see no labels."""
+    risky = MerchantRisk(frauds=3, labels=5)
+    batch = [msg(tx(i, minutes=i), i) for i in range(6)]  # merchants m0, m1, m2
+    model = RecordingModel()
+    engine().score_batch(batch, model, {}, {}, {"m1": risky})
+    ((cat, num, _),) = model.inputs
+    bucket, rate = cat[:, -1, CAT_INDEX["merchant_risk_bucket"]], num[:, -1, NUM_INDEX[
+        "merchant_fraud_rate"]]  # fmt: skip
+    for i in range(6):
+        if i % 3 == 1:
+            assert bucket[i] > 0 and rate[i] == np.float32(risky.rate), i
+        else:
+            assert bucket[i] == 0 and rate[i] == 0.0, i
 
 
 def test_a_model_that_reads_the_last_token_gets_only_that_and_the_same_scores() -> None:
