@@ -65,8 +65,8 @@ def _quiet_gc() -> None:
     Everything loaded so far (Faust, aiokafka, the model, the settings) lives as long as the
     process: frozen, a full collection no longer walks it (produce → score p99 at 1,000
     events/s halved; docs/BENCHMARKS.md). What survives each later full collection is
-    frozen too (pipeline/worker/gcpolicy.py).
+    frozen too (pipeline.gcpolicy.py).
     """
-    from pipeline.worker.gcpolicy import install
+    from pipeline.gcpolicy import install
 
     install()

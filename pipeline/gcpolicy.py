@@ -1,9 +1,13 @@
-"""The worker's garbage-collector policy: full collections that walk only what is new.
+"""The garbage-collector policy of the long-running processes on the event path (the worker
+and the simulator's Kafka producer): full collections that walk only what is new.
 
-A full (generation 2) collection walks every tracked object, and the worker keeps many of
-them for long: Faust and aiokafka, the model, and up to ``profile_cache_size`` account
-profiles of a few lists each. With about 48,000 such objects a full pass took 16–59 ms of
-the event loop (docs/BENCHMARKS.md), and every event waiting meanwhile carried it.
+A full (generation 2) collection walks every tracked object, and these processes keep many
+of them for long: their imported libraries, Faust and aiokafka, the model, and up to
+``profile_cache_size`` account profiles of a few lists each. With about 48,000 such objects
+a full pass took 16–59 ms of the worker's event loop; the simulator holds about 345,000
+(typer, rich, polars, kafka-python …) and a full pass took 290 ms, during which its
+producer's sender thread, waiting for the interpreter lock, delivered nothing while its
+records carried their timestamps (docs/BENCHMARKS.md).
 
 What survived a full collection was reachable, so it is frozen (``gc.freeze``): later
 passes skip it, and an object in it that dies is still freed by its reference count. A cycle
@@ -15,7 +19,8 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: a pass over every object this often (a cycle that died meanwhile waits at most this)
@@ -57,3 +62,15 @@ def install(full_scan_every_s: float = FULL_SCAN_EVERY_S) -> FreezeSurvivors:
     hook = FreezeSurvivors(full_scan_every_s)
     gc.callbacks.append(hook)
     return hook
+
+
+@contextmanager
+def survivors_frozen(full_scan_every_s: float = FULL_SCAN_EVERY_S) -> Iterator[FreezeSurvivors]:
+    """:func:`install` for the length of a block; after it the hook is removed and nothing
+    stays frozen (a command run in a longer-lived process leaves it as it was)."""
+    hook = install(full_scan_every_s)
+    try:
+        yield hook
+    finally:
+        gc.callbacks.remove(hook)
+        gc.unfreeze()

@@ -1,5 +1,5 @@
-"""The worker's collector hook: survivors of a full collection are frozen, and once in a
-while unfrozen so that one pass walks everything."""
+"""The collector hook of the worker and the simulator's producer: survivors of a full
+collection are frozen, and once in a while unfrozen so that one pass walks everything."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.worker.gcpolicy import FreezeSurvivors
+from pipeline.gcpolicy import FreezeSurvivors, survivors_frozen
 
 
 @pytest.fixture
@@ -51,3 +51,18 @@ def test_a_frozen_object_that_dies_is_still_freed(unfrozen: None) -> None:
     assert gc.get_freeze_count() > 0
     del node  # no cycle: its reference count frees it, frozen or not
     assert ref() is None
+
+
+def test_survivors_frozen_lasts_for_its_block_only(unfrozen: None) -> None:
+    before = list(gc.callbacks)
+    with survivors_frozen() as hook:
+        assert hook in gc.callbacks
+        assert gc.get_freeze_count() > 0  # what was loaded is frozen from the start
+    assert gc.callbacks == before and gc.get_freeze_count() == 0
+
+
+def test_survivors_frozen_cleans_up_when_its_block_fails(unfrozen: None) -> None:
+    before = list(gc.callbacks)
+    with pytest.raises(RuntimeError), survivors_frozen():
+        raise RuntimeError("the producer failed")
+    assert gc.callbacks == before and gc.get_freeze_count() == 0
