@@ -40,6 +40,7 @@ from pipeline.bench.processes import WorkerProcess, child_env, start_cli, stop_p
 from pipeline.bench.prom import WorkerSnapshot
 from pipeline.bench.readback import EVENT_TOPICS, end_offsets, input_timestamps, read_scores
 from pipeline.bench.report import CpuWindow, E2EReport, build_report
+from pipeline.bench.warmup import WARMUP_RECORDS, WARMUP_TOPIC, warm_broker
 from pipeline.kafka import BrokerError, LocalBroker, create_topics
 from pipeline.kafka.ports import free_port
 from pipeline.settings import Settings
@@ -74,6 +75,13 @@ class E2EConfig:
     stall_s: float = 60.0  # no progress for this long ends the run as incomplete
     keep: bool = False
     profile: bool = False  # run the worker under cProfile: <run dir>/worker.prof
+    #: records through the fresh broker before a live run (None: WARMUP_RECORDS; 0: none)
+    broker_warmup: int | None = None
+
+    def warmup_records(self) -> int:
+        if self.mode is Mode.DRAIN:
+            return 0  # loading the backlog warms the broker up
+        return WARMUP_RECORDS if self.broker_warmup is None else self.broker_warmup
 
 
 def run_id(config: E2EConfig, now: datetime | None = None) -> str:
@@ -114,6 +122,13 @@ class _Run:
         self.say(f"broker {broker.bootstrap} up in {self.timings['broker_up_s']:.1f}s, "
                  f"{len(result.created)} topics × {self.partitions} partitions")  # fmt: skip
         return broker.bootstrap
+
+    def warm_broker(self, bootstrap: str, records: int) -> None:
+        create_topics(bootstrap, partitions=self.partitions, topics=[WARMUP_TOPIC])
+        warmup = warm_broker(bootstrap, records)
+        self.timings["broker_warmup_s"] = warmup.seconds
+        self.say(f"broker warmed up: {warmup.records:,} records through {WARMUP_TOPIC} "
+                 f"and back in {warmup.seconds:.1f}s")  # fmt: skip
 
     def worker_env(self, bootstrap: str, version: str) -> dict[str, str]:
         """A home of the run's own (fresh tables), the registry linked in, the version pinned."""
@@ -218,6 +233,8 @@ def run_e2e(
     """Run the benchmark end to end and return its report (everything started is stopped)."""
     if config.mode is Mode.DRAIN and config.rate is not None:
         raise BenchError("--rate paces a live run; a drain run loads the backlog at full speed")
+    if config.mode is Mode.DRAIN and config.broker_warmup:
+        raise BenchError("--broker-warmup is for a live run; loading a drain's backlog warms up")
     load_start = load_average()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.monotonic()
@@ -242,6 +259,8 @@ def run_e2e(
             run.start_worker(env)
             mark = run.cpu_mark()
         else:
+            if records := config.warmup_records():
+                run.warm_broker(bootstrap, records)
             run.start_worker(env)
             mark = run.cpu_mark()
             say(f"producing {config.events:,} events …")

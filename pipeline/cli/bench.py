@@ -23,6 +23,7 @@ from pipeline.bench.continual import MODELS as CONTINUAL_MODELS
 from pipeline.bench.continual import REPORT_JSON, REPORT_MD, ContinualConfig, run_continual
 from pipeline.bench.continual_world import SHIFTS, WorldConfig
 from pipeline.bench.report import WARM_UP_S
+from pipeline.bench.warmup import WARMUP_RECORDS
 from pipeline.cli.context import settings_of
 from pipeline.cli.progress import StageProgress, stage_progress
 from pipeline.simulator.config import KAFKA_LINGER_MS
@@ -75,18 +76,30 @@ def e2e(
     profile: bool = typer.Option(
         False, "--profile", help="run the worker under cProfile (<run dir>/worker.prof)"
     ),
+    broker_warmup: int | None = typer.Option(
+        None,
+        "--broker-warmup",
+        min=0,
+        help="live: records sent through the fresh broker on a topic of their own before "
+        f"the worker starts, so its JIT is warm (0: none) [default: {WARMUP_RECORDS:,}]",
+    ),
 ) -> None:
     """One worker on its own broker: sustained events/s, produce → score latency, stage costs."""
     if guarantee not in GUARANTEES:
         raise typer.BadParameter(f"choose one of {', '.join(GUARANTEES)}", param_hint="--guarantee")
     if mode is Mode.DRAIN and rate is not None:
         raise typer.BadParameter("--rate applies to --mode live", param_hint="--rate")
+    if mode is Mode.DRAIN and broker_warmup:
+        raise typer.BadParameter(
+            "--broker-warmup applies to --mode live (loading a drain's backlog warms up)",
+            param_hint="--broker-warmup",
+        )
     settings = settings_of(ctx)
     config = E2EConfig(
         events=events, rate=rate, linger_ms=linger_ms, mode=mode, guarantee=guarantee,
         batch_max=batch_max, batch_within_ms=batch_within_ms, store=store,
         partitions=partitions, accounts=accounts,
-        seed=seed, timeout_s=timeout, keep=keep, profile=profile,
+        seed=seed, timeout_s=timeout, keep=keep, profile=profile, broker_warmup=broker_warmup,
     )  # fmt: skip
     console.rule("[bold]fraudstream bench e2e")
     report = run_e2e(config, settings, say=console.print)
