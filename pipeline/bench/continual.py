@@ -70,9 +70,9 @@ class ContinualConfig:
     #: transformer champion options (TransformerParams fields), when model == "transformer"
     transformer: dict[str, Any] = field(default_factory=dict)
     #: the learner's levers in the retrain
-    false_positive_weight: float = 5.0
-    replay_share: float = 0.3
-    replay_fraud_weight: float = 1.0
+    false_positive_weight: float = RetrainConfig.false_positive_weight
+    replay_share: float = RetrainConfig.replay_share
+    replay_fraud_weight: float = RetrainConfig.replay_fraud_weight
     #: secondary operating point: a fixed recall
     fixed_recall: float = 0.8
     #: rerun a retrain that the gate refused for drift and label rates only (see _retrain)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.baseline import BaselineParams
+from models.retrain import RetrainConfig
 from pipeline.bench import (
     Distribution,
     E2EConfig,
@@ -193,17 +194,20 @@ def continual(
         "relay", "--shift", help="genuine shift: relay (hosting networks) or category"
     ),
     fp_weight: float = typer.Option(
-        5.0, "--fp-weight", min=0.001, help="retrain: weight of a reviewed false positive"
+        RetrainConfig.false_positive_weight,
+        "--fp-weight",
+        min=0.001,
+        help="retrain: weight of a reviewed false positive",
     ),
     replay_share: float = typer.Option(
-        0.3,
+        RetrainConfig.replay_share,
         "--replay-share",
         min=0.0,
         max=0.99,
         help="retrain: share of period-1 accounts replayed",
     ),
     replay_fraud_weight: float = typer.Option(
-        1.0,
+        RetrainConfig.replay_fraud_weight,
         "--replay-fraud-weight",
         min=0.001,
         help="retrain: weight of a confirmed fraud among the replayed events",
