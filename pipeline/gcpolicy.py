@@ -66,8 +66,9 @@ def install(full_scan_every_s: float = FULL_SCAN_EVERY_S) -> FreezeSurvivors:
 
 @contextmanager
 def survivors_frozen(full_scan_every_s: float = FULL_SCAN_EVERY_S) -> Iterator[FreezeSurvivors]:
-    """:func:`install` for the length of a block; after it the hook is removed and nothing
-    stays frozen (a command run in a longer-lived process leaves it as it was)."""
+    """:func:`install` for the length of a block; after it the hook is removed and every
+    frozen object is released (a command run inside a longer-lived process, such as a test
+    runner, keeps no hook behind)."""
     hook = install(full_scan_every_s)
     try:
         yield hook

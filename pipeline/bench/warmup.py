@@ -4,8 +4,9 @@ A broker that has just started runs its request paths in the JVM's interpreter u
 has compiled them. In a live run that showed as the stream's first 0.2–0.4 s acknowledged
 several times slower than the rest (docs/BENCHMARKS.md), on a broker that a real
 deployment would have had running for days. So before the worker starts, a live run sends
-records through a topic of its own and reads them back: the produce and fetch paths are
-compiled before the measured stream, and no topic the worker reads sees a warm-up record.
+records through a topic of its own and reads them back, so that much of the produce and
+fetch paths is compiled before the measured stream (not all of it: the JIT still works
+during the stream's first 25 s), and no topic the worker reads sees a warm-up record.
 A drain run needs none of this: loading its backlog is its warm-up.
 """
 

@@ -65,7 +65,7 @@ def _quiet_gc() -> None:
     Everything loaded so far (Faust, aiokafka, the model, the settings) lives as long as the
     process: frozen, a full collection no longer walks it (produce → score p99 at 1,000
     events/s halved; docs/BENCHMARKS.md). What survives each later full collection is
-    frozen too (pipeline.gcpolicy.py).
+    frozen too (pipeline/gcpolicy.py).
     """
     from pipeline.gcpolicy import install
 

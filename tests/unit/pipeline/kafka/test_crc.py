@@ -1,6 +1,6 @@
 """kafka-python checksums each record batch it builds or reads with CRC-32C; the project
-installs the C implementation (the ``crc32c`` extra), since the pure-Python fallback costs
-about 1.4 ms per 12 KB batch of the GIL in every producer and consumer thread."""
+installs the C implementation (the ``crc32c`` extra): the pure-Python fallback holds the
+interpreter lock about 1.4 ms per 12 KB batch in every producer and consumer thread."""
 
 from __future__ import annotations
 
