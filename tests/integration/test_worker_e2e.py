@@ -579,8 +579,7 @@ def test_hot_swap_mid_stream_and_tampered_model_refused(stage: Stage, trained: T
         poll_until(lambda: (worker.health() or {}).get("model") == b, timeout=60,
                    message=f"worker serves {b}")  # fmt: skip
         stage.finish(sim)
-        reader.until(lambda rs: valid_first <= {r.key.decode() for r in rs}, timeout=180,
-                     message="the first stream scored")  # fmt: skip
+        reader.until_keys(valid_first, timeout=180, message="the first stream scored")
     before_c = end_offsets(stage.bootstrap, [Topic.SCORES.value])
 
     # C: registered for real, announced with its genuine sha256, then its bytes changed
@@ -599,8 +598,7 @@ def test_hot_swap_mid_stream_and_tampered_model_refused(stage: Stage, trained: T
     stage.simulate_kafka(second)
     valid_second = set(stage.twin(second)["event_id"].to_list())
     with TopicReader(stage.bootstrap, before_c) as reader:
-        reader.until(lambda rs: valid_second <= {r.key.decode() for r in rs}, timeout=120,
-                     message="the second stream scored")  # fmt: skip
+        reader.until_keys(valid_second, timeout=120, message="the second stream scored")
         m, health = worker.metrics(), worker.health()
         assert worker.stop() == 0  # nothing more will come
         after = scores_of(reader.to_end())
@@ -664,8 +662,7 @@ def test_retrain_promotion_reaches_the_running_worker(stage: Stage, trained: Tra
         poll_until(lambda: (worker.health() or {}).get("model") == b, timeout=60,
                    message=f"worker serves {b}")  # fmt: skip
         stage.finish(sim, timeout=300)
-        reader.until(lambda rs: valid_during <= {r.key.decode() for r in rs}, timeout=180,
-                     message="the stream scored")  # fmt: skip
+        reader.until_keys(valid_during, timeout=180, message="the stream scored")
         # then events sent once the worker said it serves b (ids of their own: a second
         # simulator run would reuse the first one's sequence numbers)
         after = [
@@ -681,8 +678,7 @@ def test_retrain_promotion_reaches_the_running_worker(stage: Stage, trained: Tra
         produce(stage.bootstrap, Topic.TRANSACTIONS.value,
                 [(t.account_id.encode(), encode(t)) for t in after])  # fmt: skip
         valid_after = {t.event_id for t in after}
-        reader.until(lambda rs: valid_after <= {r.key.decode() for r in rs}, timeout=120,
-                     message="the later events scored")  # fmt: skip
+        reader.until_keys(valid_after, timeout=120, message="the later events scored")
         m = worker.metrics()
         assert worker.stop() == 0
         scores = scores_of(reader.to_end())
@@ -715,8 +711,7 @@ def test_two_workers_share_the_events_and_see_every_merchant_label(stage: Stage)
     stage.simulate_kafka(args)
     valid = set(stage.twin(args)["event_id"].to_list())
     with TopicReader(stage.bootstrap, scores_at) as reader:
-        reader.until(lambda rs: valid <= {r.key.decode() for r in rs}, timeout=180,
-                     message="both workers scored the stream")  # fmt: skip
+        reader.until_keys(valid, timeout=180, message="both workers scored the stream")
         scores = scores_of(reader.to_end())
     assert Counter(s.event_id for s in scores) == Counter(valid)
     scored = [metric(w.metrics(), "fraudstream_events_out_total", topic=Topic.SCORES.value)

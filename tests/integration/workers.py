@@ -252,6 +252,10 @@ class TopicReader:
         poll_until(check, timeout=timeout, interval=0, message=message)
         return self.records
 
+    def until_keys(self, keys: set[str], timeout: float, message: str) -> list[ConsumerRecord]:
+        """Poll until a record was read for every key of ``keys`` (e.g. one Score per id)."""
+        return self.until(lambda rs: keys <= {r.key.decode() for r in rs}, timeout, message)
+
     def to_end(self, timeout: float = 60.0) -> list[ConsumerRecord]:
         """Poll until every partition reached the end offsets of this moment."""
         tps = list(self.consumer.assignment())
