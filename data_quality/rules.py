@@ -23,6 +23,7 @@ import polars as pl
 
 from schemas.records import RECORD_TYPES, EventRecord, Feedback, Record
 from schemas.tabular import (
+    ADDED_FEEDBACK_COLUMNS,
     EVENT_TYPE_COLUMN,
     TRUTH_COLUMNS,
     event_log_schema,
@@ -65,7 +66,7 @@ class ColumnRule:
 
     column: str
     dtype: pl.DataType
-    #: the column must exist in every file (ground-truth columns are optional)
+    #: the column must exist in every file (ground truth and later feedback columns need not)
     mandatory: bool
     required: bool
     required_for: tuple[str, ...] | None
@@ -189,7 +190,7 @@ def feedback_rules() -> tuple[ColumnRule, ...]:
             ColumnRule(
                 column=column,
                 dtype=dtype,
-                mandatory=True,
+                mandatory=column not in ADDED_FEEDBACK_COLUMNS,
                 required=bool(required_in),
                 required_for=None,
                 values=tuple((rule, None) for rule in values),

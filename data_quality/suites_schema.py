@@ -23,7 +23,7 @@ E = gx.expectations
 
 def files_plan(table: Table, rules: tuple[ColumnRule, ...]) -> Plan:
     """Every file has every mandatory schema column with the schema's dtype (and the
-    optional ground-truth columns, where present, too)."""
+    optional columns (ground truth, feedback columns added later), where present, too)."""
     optional = [rule.column for rule in rules if not rule.mandatory]
     files = table.files.filter(~(pl.col(COLUMN).is_in(optional) & (pl.col(DTYPE) == ABSENT)))
     plan = Plan(f"{table.name}_files", files, id_columns=(FILE_COLUMN, COLUMN))

@@ -20,7 +20,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 512
@@ -179,6 +187,17 @@ class Feedback(Record):
     source: FeedbackSource
     analyst_id: Id | None = None
     note: Text | None = None
+    fraud_type: Id | None = Field(
+        default=None,
+        description="the fraud's type, when the label gives one (an analyst's typology, a "
+        "chargeback's reason); fraud labels only",
+    )
+
+    @model_validator(mode="after")
+    def _fraud_type_on_fraud_only(self) -> Feedback:
+        if self.fraud_type is not None and self.label is not Label.FRAUD:
+            raise ValueError(f"fraud_type {self.fraud_type!r} on a {self.label.value} label")
+        return self
 
 
 class Decision(StrEnum):

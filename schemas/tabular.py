@@ -24,6 +24,9 @@ TRUTH_COLUMNS: dict[str, pl.DataType] = {
     "is_fraud": pl.Boolean(),
     "fraud_scenario": pl.String(),
 }
+#: feedback columns added after the first layout of the store: files written before lack
+#: them, and every reader takes a missing one as null
+ADDED_FEEDBACK_COLUMNS: tuple[str, ...] = ("fraud_type",)
 
 
 def _base_type(annotation: Any) -> Any:

@@ -3,7 +3,9 @@
 Two kinds of label live here and must not be confused:
 
 - the *final label* of each event (``events["is_fraud"]``): the simulator's ground truth, or
-  the mapped label column, or the last feedback received. Training and evaluation use it.
+  the mapped label column, or the last feedback received. Training and evaluation use it,
+  and group frauds by ``events["fraud_scenario"]``: the simulator's truth, a mapped column,
+  or the ``fraud_type`` a fraud label gave.
 - *label arrivals* (:meth:`EventLog.label_arrivals`): when the stream would have learnt a
   label. Only these reach the features (merchant risk), and only after they arrive.
 """
@@ -180,17 +182,32 @@ def _observed_feedback(events: pl.DataFrame, observed: pl.DataFrame) -> pl.DataF
 
 
 def _final_from_feedback(events: pl.DataFrame, feedback: pl.DataFrame) -> pl.DataFrame:
-    """Fill unknown final labels with the last label each event received."""
+    """Fill unknown final labels with the last label each event received, and the unknown
+    scenario of a fraud with the ``fraud_type`` of its last fraud label that names one."""
+    ordered = feedback.sort("ts", nulls_last=False, maintain_order=True)
+    is_fraud_label = pl.col("label") == Label.FRAUD.value
     last = (
-        feedback.sort("ts", nulls_last=False, maintain_order=True)
+        ordered.group_by("event_id", maintain_order=True)
+        .last()
+        .select("event_id", is_fraud_label.alias("_fb_fraud"))
+    )
+    typed = (
+        ordered.filter(is_fraud_label & pl.col("fraud_type").is_not_null())
         .group_by("event_id", maintain_order=True)
         .last()
-        .select("event_id", (pl.col("label") == Label.FRAUD.value).alias("_fb_fraud"))
+        .select("event_id", pl.col("fraud_type").alias("_fb_type"))
     )
     return (
         events.join(last, on="event_id", how="left", maintain_order="left")
+        .join(typed, on="event_id", how="left", maintain_order="left")
         .with_columns(pl.coalesce("is_fraud", "_fb_fraud").alias("is_fraud"))
-        .drop("_fb_fraud")
+        .with_columns(
+            pl.when(pl.col("is_fraud"))
+            .then(pl.coalesce("fraud_scenario", "_fb_type"))
+            .otherwise(pl.col("fraud_scenario"))
+            .alias("fraud_scenario")
+        )
+        .drop("_fb_fraud", "_fb_type")
     )
 
 

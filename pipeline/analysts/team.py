@@ -180,6 +180,9 @@ class AnalystTeam:
             source=FeedbackSource.ANALYST,
             analyst_id=task.analyst,
             note=NOTE_CONFIRMED_FRAUD if fraud else NOTES[NOTE_REVIEWED],
+            # the analyst names the typology of a fraud they recognise; a genuine event
+            # they mistake for fraud has none to name
+            fraud_type=truth.scenario if fraud and truth.is_fraud else None,
         )
 
     def _chargeback(self, score: Score, truth: Truth) -> Feedback:
@@ -198,6 +201,7 @@ class AnalystTeam:
             label=Label.FRAUD,
             source=source,
             note=NOTES[note],
+            fraud_type=truth.scenario,  # the reason code of the chargeback or the claim
         )
 
     # -- bookkeeping -----------------------------------------------------------------------

@@ -126,4 +126,5 @@ class FeedbackBatch(Batch):
         "source": (np.int8, SOURCE_CHARGEBACK),
         "analyst": (np.int16, -1),
         "note": (np.int8, -1),
+        "scenario": (np.int8, NOT_FRAUD),  # the fraud's type on a fraud label
     }

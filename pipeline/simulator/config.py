@@ -12,7 +12,8 @@ from pipeline.simulator.exceptions import SimulatorConfigError
 
 
 class Scenario(StrEnum):
-    """Fraud scenarios; the code is ground truth only and never appears in a record field."""
+    """Fraud scenarios: ground truth, never in an event record (a fraud label names it as
+    its ``fraud_type``, as a chargeback's reason code would)."""
 
     CARD_TESTING = "card_testing"
     ACCOUNT_TAKEOVER = "account_takeover"

@@ -127,6 +127,7 @@ def _feedback_columns(pop: Population, run: str) -> dict[str, Callable[[Feedback
         "source": lambda b: vocab(SOURCES, b["source"].astype(np.int64)),
         "analyst_id": lambda b: numbered("analyst-", b["analyst"].astype(np.int64), 3),
         "note": lambda b: vocab(NOTES, b["note"].astype(np.int64)),
+        "fraud_type": lambda b: vocab(SCENARIOS, b["scenario"].astype(np.int64)),
     }
 
 

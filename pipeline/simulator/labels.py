@@ -64,6 +64,7 @@ def fraud_feedback(events: EventBatch) -> FeedbackBatch:
         label=LABEL_FRAUD,
         source=source,
         note=note,
+        scenario=fraud["scenario"],
     )
 
 

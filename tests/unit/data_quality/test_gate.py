@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from data_quality import GateConfig, run_gate
@@ -87,3 +88,20 @@ def test_each_corruption_alone_is_caught_by_its_expectation(
 
     assert not result.passed
     assert set(result.failed_checks) == checks
+
+
+def test_label_files_written_before_fraud_type_existed_still_pass(
+    clean_dir: Path, reference_dir: Path, tmp_path: Path
+) -> None:
+    """``fraud_type`` was added to the labels later: a store's older files lack it, and the
+    gate takes that as null; a label file missing an original column still fails."""
+    batch = copy_of(clean_dir, tmp_path / "batch")
+    files = sorted((batch / "feedback").glob("day=*/*.parquet"))
+    for path in files:
+        pl.read_parquet(path).drop("fraud_type").write_parquet(path)
+
+    assert run_gate(batch, reference_dir, tmp_path / "old", NO_DOCS).passed
+
+    pl.read_parquet(files[0]).drop("source").write_parquet(files[0])
+    result = run_gate(batch, reference_dir, tmp_path / "broken", NO_DOCS)
+    assert "feedback_files.schema" in result.failed_checks

@@ -58,6 +58,9 @@ def test_login_epoch_seconds_and_feedback_offset_become_utc() -> None:
     assert decode(Login, raw(LOGIN)).ts == datetime(2024, 3, 1, 12, tzinfo=UTC)
     fb = decode(Feedback, raw(FEEDBACK))
     assert fb.ts == datetime(2024, 3, 8, 22, tzinfo=UTC)
+    assert fb.fraud_type is None  # labels from before the field existed still decode
+    typed = decode(Feedback, raw({**FEEDBACK, "fraud_type": "account_takeover"}))
+    assert typed.fraud_type == "account_takeover" and decode(Feedback, encode(typed)) == typed
 
 
 def test_naive_timestamp_is_read_as_utc() -> None:
@@ -101,6 +104,7 @@ def test_historical_replay_passes_default_bounds() -> None:
         (Login, {**LOGIN, "success": "maybe"}, "success"),
         (Feedback, {**FEEDBACK, "label": "suspicious"}, "label"),
         (Feedback, {**FEEDBACK, "source": "psychic"}, "source"),
+        (Feedback, {**FEEDBACK, "label": "genuine", "fraud_type": "ato"}, "on a genuine label"),
     ],
 )
 def test_invalid_records_are_rejected_with_a_reason(

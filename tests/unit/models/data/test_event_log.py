@@ -136,3 +136,48 @@ def test_missing_event_files_say_what_to_do(tmp_path: Path) -> None:
         load_event_log(tmp_path)
     with pytest.raises(EventLogError, match="does not exist"):
         load_event_log(tmp_path / "nope.csv")
+
+
+def test_a_store_log_takes_each_frauds_scenario_from_its_labels_fraud_type(
+    tmp_path: Path,
+) -> None:
+    """Events without truth (the training store's): the final label and the scenario come
+    from the feedback; a genuine final label keeps no scenario; an older label file without
+    the ``fraud_type`` column still loads."""
+    events = synthetic_events(accounts=5, days=5).drop("is_fraud", "fraud_scenario")
+    ids = events.get_column("event_id").to_list()
+    ts = events.get_column("ts").max()
+
+    def label(event_id: str, value: str, hours: int, fraud_type: str | None) -> dict:
+        return {
+            "event_id": event_id,
+            "account_id": "a",
+            "ts": ts + timedelta(hours=hours),
+            "label": value,
+            "source": "analyst",
+            "fraud_type": fraud_type,
+        }
+
+    typed = pl.DataFrame(
+        [
+            label(ids[0], "fraud", 1, "card_testing"),
+            label(ids[1], "fraud", 1, "account_takeover"),
+            label(ids[1], "fraud", 2, None),  # a later chargeback without a reason code
+            label(ids[2], "fraud", 1, "stolen_card"),
+            label(ids[2], "genuine", 2, None),  # the verdict was reversed
+        ]
+    )
+    untyped = pl.DataFrame([label(ids[3], "fraud", 30, None)]).drop("fraud_type")
+    root = write_simulator_layout(tmp_path / "store", events)
+    for name, frame in (("a", typed), ("b", untyped)):
+        folder = root / "feedback" / f"day={name}"
+        folder.mkdir(parents=True)
+        frame.write_parquet(folder / "part-0.parquet")
+
+    log = load_event_log(root)
+    final = dict(log.events.select("event_id", "fraud_scenario").iter_rows())
+    assert final[ids[0]] == "card_testing"
+    assert final[ids[1]] == "account_takeover"
+    assert final[ids[2]] is None and final[ids[3]] is None
+    assert log.events.filter(pl.col("event_id") == ids[3]).get_column("is_fraud").item()
+    assert log.events.filter(pl.col("event_id") == ids[2]).get_column("is_fraud").item() is False

@@ -53,6 +53,7 @@ def test_alerts_get_the_truth_after_the_review_delay() -> None:
     assert {fb.source for fb in labels.values()} == {FeedbackSource.ANALYST}
     assert labels["f"].merchant_id == "m-7" and labels["f"].account_id == "acc-9"
     assert {fb.analyst_id for fb in labels.values()} == {"analyst-001", "analyst-002"}
+    assert labels["f"].fraud_type == "card_testing" and labels["g"].fraud_type is None
 
 
 def test_capacity_per_analyst_and_day_leaves_the_rest_unreviewed() -> None:
@@ -96,6 +97,18 @@ def test_missed_frauds_are_charged_back_and_genuine_allowed_events_are_not() -> 
     assert out["card"].source is FeedbackSource.CHARGEBACK and out["card"].label is Label.FRAUD
     assert out["transfer"].source is FeedbackSource.CUSTOMER
     assert out["login"].source is FeedbackSource.CUSTOMER and out["login"].merchant_id is None
+    assert {fb.fraud_type for fb in out.values()} == {"card_testing"}  # the reason code
+
+
+def test_a_genuine_event_mistaken_for_fraud_gets_no_fraud_type() -> None:
+    team = _team(error_rate=1.0)
+    team.observe(_truth("g", False), now=0)
+    team.observe(_truth("f", True), now=0)
+    team.on_alert(_score("g", Decision.REVIEW), now=0)
+    team.on_alert(_score("f", Decision.BLOCK), now=0)
+    labels = {fb.event_id: fb for fb in team.due(1.0)}
+    assert labels["g"].label is Label.FRAUD and labels["g"].fraud_type is None
+    assert labels["f"].label is Label.GENUINE and labels["f"].fraud_type is None
 
 
 def test_alerts_without_truth_are_given_up_after_the_timeout() -> None:

@@ -22,11 +22,12 @@ HOSTING_ASNS = {h.asn for h in catalog.HOSTING}
 
 def _digest(run: Run) -> str:
     """The rows' digest, event ids without the run tag added since (``tx-s7-…`` →
-    ``tx-…``, the format of the pinned run)."""
+    ``tx-…``, the format of the pinned run) and labels without the ``fraud_type`` column
+    added since."""
     digest = hashlib.sha256()
     untagged = pl.col("event_id").str.replace(r"^(tx|lg)-s-?\d+-", "${1}-")
     for day in run.days:
-        for frame in (day.events, day.feedback):
+        for frame in (day.events, day.feedback.drop("fraud_type")):
             digest.update(str(frame.with_columns(untagged).rows()).encode())
     return digest.hexdigest()
 

@@ -12,7 +12,9 @@ from tests.unit.pipeline.simulator.conftest import Run, simulate, small_config
 
 
 def _labelled(run: Run) -> pl.DataFrame:
-    events = run.events.select("event_id", "account_id", "merchant_id", "is_fraud", ts_event="ts")
+    events = run.events.select(
+        "event_id", "account_id", "merchant_id", "is_fraud", "fraud_scenario", ts_event="ts"
+    )
     return run.feedback.join(events, on="event_id", how="left", suffix="_event")
 
 
@@ -26,6 +28,9 @@ def test_every_fraud_event_gets_one_fraud_label_after_the_delay(small_run: Run) 
     assert delay.min() >= low and delay.max() <= high
     assert (fraud["account_id"] == fraud["account_id_event"]).all()
     assert (fraud["merchant_id"].eq_missing(fraud["merchant_id_event"])).all()
+    # each fraud label names its event's scenario, as a chargeback's reason code would
+    assert fraud["fraud_type"].null_count() == 0
+    assert (fraud["fraud_type"] == fraud["fraud_scenario"]).all()
 
 
 def test_card_fraud_is_charged_back_transfers_and_logins_are_claimed(small_run: Run) -> None:
@@ -43,6 +48,7 @@ def test_card_fraud_is_charged_back_transfers_and_logins_are_claimed(small_run: 
 def test_genuine_labels_land_on_genuine_events_at_about_the_rate(default_run: Run) -> None:
     genuine = _labelled(default_run).filter(pl.col("label") == "genuine")
     assert not genuine["is_fraud"].any()
+    assert genuine["fraud_type"].null_count() == genuine.height
     assert (genuine["ts"] >= genuine["ts_event"]).all()
     assert set(genuine["source"]) == {"analyst", "customer"}
     assert genuine.filter(pl.col("source") == "analyst")["analyst_id"].is_not_null().all()
