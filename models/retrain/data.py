@@ -76,8 +76,68 @@ def _write_frozen(event_log: EventLog, directory: Path) -> None:
         event_log.feedback.write_parquet(feedback_dir / "part-0.parquet")
 
 
-def regression_set(new: EventLog, directory: Path, share: float) -> RegressionSet:
-    """The frozen regression set in ``directory``; frozen from ``new`` the first time."""
+def _typed_frauds(events: pl.DataFrame) -> pl.DataFrame:
+    """account_id, fraud_scenario and count of the frauds whose type is known."""
+    return (
+        events.filter(pl.col("is_fraud").fill_null(False) & pl.col("fraud_scenario").is_not_null())
+        .group_by("account_id", "fraud_scenario")
+        .len("frauds")
+    )
+
+
+def fraud_type_counts(events: pl.DataFrame) -> dict[str, int]:
+    """Frauds per known fraud type."""
+    counts = _typed_frauds(events).group_by("fraud_scenario").agg(pl.col("frauds").sum())
+    return dict(sorted(counts.iter_rows()))
+
+
+def _topped_up(
+    events: pl.DataFrame, picked: set[str], min_frauds: int, max_share: float
+) -> set[str]:
+    """Accounts to freeze besides ``picked`` so that each fraud type holds ``min_frauds``
+    frauds, or ``max_share`` of that type's frauds when it has fewer than
+    ``min_frauds / max_share`` (the rest stay to train on). Accounts are taken in the
+    order of their regression hash, so the same data always freezes the same accounts."""
+    typed = _typed_frauds(events)
+    per_account: dict[str, dict[str, int]] = {}
+    for account, scenario, frauds in typed.iter_rows():
+        per_account.setdefault(account, {})[scenario] = frauds
+    held: dict[str, int] = {}
+    for account in picked & per_account.keys():
+        for scenario, frauds in per_account[account].items():
+            held[scenario] = held.get(scenario, 0) + frauds
+    added: set[str] = set()
+    for scenario, total in fraud_type_counts(events).items():
+        target = min(min_frauds, int(max_share * total))
+        candidates = sorted(
+            (a for a, kinds in per_account.items() if scenario in kinds),
+            key=lambda a: _bucket(a, _REGRESSION_SALT),
+        )
+        for account in candidates:
+            if held.get(scenario, 0) >= target:
+                break
+            if account in picked or account in added:
+                continue
+            added.add(account)
+            for kind, frauds in per_account[account].items():
+                held[kind] = held.get(kind, 0) + frauds
+    return added
+
+
+def regression_set(
+    new: EventLog,
+    directory: Path,
+    share: float,
+    min_frauds: int = 0,
+    max_fraud_share: float = 0.0,
+) -> RegressionSet:
+    """The frozen regression set in ``directory``; frozen from ``new`` the first time.
+
+    It holds the ``share`` of accounts picked by a hash of their id, plus, for each fraud
+    type the labels name that those leave short of ``min_frauds`` frauds, further accounts
+    with frauds of that type (at most ``max_fraud_share`` of its frauds): a recall per
+    scenario compared on a handful of frauds would be a test of one fraud.
+    """
     meta_path = directory / REGRESSION_META
     if meta_path.is_file():
         saved = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -89,6 +149,10 @@ def regression_set(new: EventLog, directory: Path, share: float) -> RegressionSe
             "set RetrainConfig.regression_share > 0 for the first retrain"
         )
     mask = account_mask(new.events, share, _REGRESSION_SALT)
+    picked = set(new.events.filter(mask).get_column("account_id").unique().to_list())
+    added = _topped_up(new.events, picked, min_frauds, max_fraud_share) if min_frauds else set()
+    if added:
+        mask = mask | new.events.get_column("account_id").is_in(sorted(added))
     frozen = subset(new, new.events.filter(mask), str(directory))
     if frozen.events.height == 0:
         raise RetrainError(f"{new.source} has too few accounts to freeze a regression set")
@@ -101,18 +165,31 @@ def regression_set(new: EventLog, directory: Path, share: float) -> RegressionSe
         "source": new.source,
         "events": frozen.events.height,
         "frauds": int(frozen.labels.fill_null(False).sum()),
+        "frauds_by_type": fraud_type_counts(frozen.events),
+        "min_frauds_per_type": min_frauds,
+        "accounts_added_for_fraud_types": len(added),
     }
     meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    log.info("regression set frozen dir=%s events=%d", directory, frozen.events.height)
+    log.info(
+        "regression set frozen dir=%s events=%d frauds_by_type=%s added_accounts=%d",
+        directory,
+        frozen.events.height,
+        meta["frauds_by_type"],
+        len(added),
+    )
     return RegressionSet(directory, load_event_log(directory), share, created=True)
 
 
 def without_regression(event_log: EventLog, regression: RegressionSet) -> EventLog:
-    """``event_log`` without the regression set's accounts nor its events."""
+    """``event_log`` without the regression set's accounts nor its events: those of the
+    hashed share, and those frozen for their frauds' types."""
     events = event_log.events
-    keep = ~account_mask(events, regression.share, _REGRESSION_SALT) & ~events.get_column(
-        "event_id"
-    ).is_in(regression.log.events.get_column("event_id").implode())
+    frozen = regression.log.events
+    keep = (
+        ~account_mask(events, regression.share, _REGRESSION_SALT)
+        & ~events.get_column("account_id").is_in(frozen.get_column("account_id").implode())
+        & ~events.get_column("event_id").is_in(frozen.get_column("event_id").implode())
+    )
     return subset(event_log, events.filter(keep), event_log.source)
 
 
@@ -235,7 +312,7 @@ def retrain_data(
     Training = the new events since ``champion_end`` before the recent window, plus a
     ``replay_share`` sample of the older accounts' events (from ``new`` before
     ``champion_end`` and from ``older``, the champion's own training data, where it
-    precedes ``new``).
+    precedes ``new``), and with ``replay_all_frauds`` every older account with a fraud.
     """
     cutoff = champion_end.timestamp() if champion_end is not None else -np.inf
     maturity = (
@@ -272,7 +349,11 @@ def retrain_data(
             )
         )
     old_events = pl.concat(old_frames, how="diagonal_relaxed")
-    replayed = old_events.filter(account_mask(old_events, config.replay_share, _REPLAY_SALT))
+    replay = account_mask(old_events, config.replay_share, _REPLAY_SALT)
+    if config.replay_all_frauds:
+        defrauded = old_events.filter(pl.col("is_fraud").fill_null(False)).get_column("account_id")
+        replay = replay | old_events.get_column("account_id").is_in(defrauded.unique().implode())
+    replayed = old_events.filter(replay)
     feedback = [f for f in (new.feedback, older.feedback if older else None) if f is not None]
     merged = EventLog(
         events=new.events,
@@ -297,6 +378,7 @@ def retrain_data(
         "new_events": new.events.height,
         "fresh_training_events": fresh_events.height,
         "replayed_older_events": replayed.height,
+        "replayed_older_frauds": int(replayed.get_column("is_fraud").fill_null(False).sum()),
         "older_events": old_events.height,
         "training_events": train.events.height,
         "training_frauds": int(train.labels.fill_null(False).sum()),

@@ -46,32 +46,42 @@ def _metrics_table(comparisons: dict[str, Comparison]) -> Table:
     return Table(["set", "metric", "champion", "challenger", "change"], rows, {2, 3, 4})
 
 
-def _scenario_table(comparisons: dict[str, Comparison]) -> Table:
+def _scenario_table(comparisons: dict[str, Comparison], checked: set[str]) -> Table:
     rows = []
     for name, c in comparisons.items():
         for scenario in sorted(c.champion.scenarios):
             frauds = c.champion.scenarios[scenario][0]
             old = c.champion.scenario_recall(scenario)
             new = c.challenger.scenario_recall(scenario)
+            rule = "checked" if f"{name}.scenario.{scenario}" in checked else "reported"
             rows.append([name, scenario, str(frauds), _num(old, 3), _num(new, 3),
-                         f"{(new - old) * 100:+.1f}"])  # fmt: skip
-    return Table(["set", "scenario", "frauds", "champion", "challenger", "points"], rows,
+                         f"{(new - old) * 100:+.1f}", rule])  # fmt: skip
+    return Table(["set", "scenario", "frauds", "champion", "challenger", "points", "rule"], rows,
                  {2, 3, 4, 5})  # fmt: skip
 
 
 #: said instead of an empty table when no set's frauds name their scenario
 NO_SCENARIOS = (
-    "No fraud in these sets names its scenario (the labels carry none), so the rule's "
-    "per-scenario recall check could not run: a pattern the challenger forgot shows only "
-    "in each set's average precision and recall above."
+    "No fraud in these sets names its scenario (no label carries a fraud_type), so the "
+    "rule's per-scenario recall check could not run: a pattern the challenger forgot shows "
+    "only in each set's average precision and recall above."
+)
+SCENARIOS_NOTE = (
+    "Recall at each model's review thresholds. `checked`: the promotion rule tested the "
+    "drop; `reported`: too few frauds for the rule's minimum, or frauds of no named type."
 )
 
 
-def scenario_blocks(comparisons: dict[str, Comparison]) -> list[Block]:
-    """The per-scenario table, or a plain statement that the check could not run."""
+def scenario_blocks(comparisons: dict[str, Comparison], checked: set[str]) -> list[Block]:
+    """The per-scenario table (``checked``: the names of the rule's checks that ran), or a
+    plain statement that the check could not run."""
     if not any(c.champion.scenarios for c in comparisons.values()):
         return [Heading("Recall per scenario"), Paragraph(NO_SCENARIOS)]
-    return [Heading("Recall per scenario"), _scenario_table(comparisons)]
+    return [
+        Heading("Recall per scenario"),
+        Paragraph(SCENARIOS_NOTE),
+        _scenario_table(comparisons, checked),
+    ]
 
 
 def plot(comparisons: dict[str, Comparison], path: Path) -> Path | None:
@@ -157,7 +167,8 @@ def report_blocks(result: RetrainResult, image: str | None) -> list[Block]:
         ]
     if result.comparisons:
         blocks += [Heading("Champion vs challenger"), _metrics_table(result.comparisons)]
-        blocks += scenario_blocks(result.comparisons)
+        ran = {c.name for c in result.decision.checks} if result.decision else set()
+        blocks += scenario_blocks(result.comparisons, ran)
         if image:
             blocks.append(Image(image, "champion vs challenger"))
     if result.decision is not None:

@@ -184,7 +184,13 @@ def retrain(
 
     tick = time.perf_counter()
     new = load_event_log(data_dir)
-    regression = regression_set(new, Path(regression_dir), config.regression_share)
+    regression = regression_set(
+        new,
+        Path(regression_dir),
+        config.regression_share,
+        config.regression_min_frauds,
+        config.regression_max_fraud_share,
+    )
     same = source is not None and source.resolve() == data_dir.resolve()
     older = load_event_log(source) if source is not None and not same else None
     data = retrain_data(data_dir, without_regression(new, regression), older, champion_end,

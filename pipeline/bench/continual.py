@@ -73,6 +73,8 @@ class ContinualConfig:
     false_positive_weight: float = RetrainConfig.false_positive_weight
     replay_share: float = RetrainConfig.replay_share
     replay_fraud_weight: float = RetrainConfig.replay_fraud_weight
+    replay_all_frauds: bool = RetrainConfig.replay_all_frauds
+    regression_min_frauds: int = RetrainConfig.regression_min_frauds
     #: secondary operating point: a fixed recall
     fixed_recall: float = 0.8
     #: rerun a retrain that the gate refused for drift and label rates only (see _retrain)
@@ -88,6 +90,8 @@ class ContinualConfig:
             false_positive_weight=self.false_positive_weight,
             replay_share=self.replay_share,
             replay_fraud_weight=self.replay_fraud_weight,
+            replay_all_frauds=self.replay_all_frauds,
+            regression_min_frauds=self.regression_min_frauds,
         )
 
     def to_dict(self) -> dict[str, Any]:

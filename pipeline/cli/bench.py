@@ -212,6 +212,17 @@ def continual(
         min=0.001,
         help="retrain: weight of a confirmed fraud among the replayed events",
     ),
+    replay_all_frauds: bool = typer.Option(
+        RetrainConfig.replay_all_frauds,
+        "--replay-all-frauds/--replay-sampled-frauds",
+        help="retrain: replay every period-1 account with a fraud, not only the sampled share",
+    ),
+    regression_min_frauds: int = typer.Option(
+        RetrainConfig.regression_min_frauds,
+        "--regression-min-frauds",
+        min=0,
+        help="retrain: frauds of each type the regression set should hold (0: hashed share only)",
+    ),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for training"),
     out: Path | None = typer.Option(
         None, "--out", help="run folder [default: <home>/bench/continual-<timestamp>]"
@@ -235,6 +246,8 @@ def continual(
         false_positive_weight=fp_weight,
         replay_share=replay_share,
         replay_fraud_weight=replay_fraud_weight,
+        replay_all_frauds=replay_all_frauds,
+        regression_min_frauds=regression_min_frauds,
     )
     console.rule("[bold]fraudstream bench continual")
     with stage_progress(console) as bars:

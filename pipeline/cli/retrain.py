@@ -103,6 +103,18 @@ def retrain_command(
         "--replay-fraud-weight",
         help="training weight of a confirmed fraud among the replayed older events",
     ),
+    replay_all_frauds: bool = typer.Option(
+        RetrainConfig.replay_all_frauds,
+        "--replay-all-frauds/--replay-sampled-frauds",
+        help="replay every older account with a confirmed fraud, not only the sampled share",
+    ),
+    regression_min_frauds: int = typer.Option(
+        RetrainConfig.regression_min_frauds,
+        "--regression-min-frauds",
+        min=0,
+        help="frauds of each type the regression set holds when first frozen, taken from "
+        "training (0: a hashed share of accounts only)",
+    ),
     label_maturity_days: float | None = typer.Option(
         None,
         "--label-maturity-days",
@@ -120,6 +132,12 @@ def retrain_command(
         PromotionRule.max_scenario_recall_drop,
         "--max-scenario-recall-drop",
         help="promotion rule: largest recall drop of any fraud scenario (0.02 = 2 points)",
+    ),
+    min_scenario_frauds: int = typer.Option(
+        PromotionRule.min_scenario_frauds,
+        "--min-scenario-frauds",
+        min=1,
+        help="promotion rule: a scenario with fewer frauds in a set is reported, not checked",
     ),
     fpr_sets: str = typer.Option(
         ",".join(PromotionRule.fpr_sets),
@@ -154,6 +172,7 @@ def retrain_command(
         rule = PromotionRule(
             max_ap_drop=max_ap_drop,
             max_scenario_recall_drop=max_scenario_recall_drop,
+            min_scenario_frauds=min_scenario_frauds,
             fpr_sets=tuple(name.strip() for name in fpr_sets.split(",") if name.strip()),
         )
     except FraudstreamError as err:
@@ -175,6 +194,8 @@ def retrain_command(
             false_positive_weight=fp_weight,
             replay_share=replay_share,
             replay_fraud_weight=replay_fraud_weight,
+            replay_all_frauds=replay_all_frauds,
+            regression_min_frauds=regression_min_frauds,
             label_maturity_days=label_maturity_days,
             rule=rule,
         )

@@ -15,10 +15,14 @@ from models.retrain import RetrainConfig
 from models.retrain.data import (
     _recent_window,
     account_mask,
+    fraud_type_counts,
     label_maturity,
+    regression_set,
     retrain_data,
     reviewed_false_positives,
+    without_regression,
 )
+from schemas.tabular import event_log_schema
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -194,3 +198,85 @@ def test_replayed_frauds_get_their_weight_and_fresh_ones_do_not(tmp_path: Path) 
     # by default a replayed fraud weighs as any event
     plain = retrain_data(tmp_path, bank, None, cutoff, RetrainConfig(min_new_events=10))
     assert not plain.weights and plain.info["replayed_frauds_weighted"] == 0
+
+
+def test_replay_all_frauds_replays_every_older_account_with_a_fraud(tmp_path: Path) -> None:
+    bank = _bank(days=10, late_days=3.0)
+    cutoff = T0 + timedelta(days=5)
+    older = bank.events.filter(pl.col("ts") <= cutoff)
+    defrauded = set(older.filter(pl.col("is_fraud").fill_null(False)).get_column("account_id"))
+    sampled = RetrainConfig(min_new_events=10, replay_share=0.1, replay_all_frauds=False)
+    every = RetrainConfig(min_new_events=10, replay_share=0.1, replay_all_frauds=True)
+
+    def replayed_accounts(config: RetrainConfig) -> set[str]:
+        train = retrain_data(tmp_path, bank, None, cutoff, config).train.events
+        return set(train.filter(pl.col("ts") <= cutoff).get_column("account_id"))
+
+    assert not defrauded <= replayed_accounts(sampled)
+    assert defrauded <= replayed_accounts(every)
+    # whole histories: every older event of those accounts trains
+    train = retrain_data(tmp_path, bank, None, cutoff, every).train.events
+    kept = set(train.get_column("event_id"))
+    assert set(older.filter(pl.col("account_id").is_in(defrauded)).get_column("event_id")) <= kept
+
+
+def _typed_log() -> EventLog:
+    """200 accounts, one event a day for 4 days; accounts 0-59 were defrauded on day 0:
+    10 takeovers (3 frauds each), 50 card testings (1 fraud each)."""
+    rows = []
+    for a in range(200):
+        for day in range(4):
+            fraud_type = None
+            if day == 0 and a < 10:
+                fraud_type = "account_takeover"
+            elif day == 0 and a < 60:
+                fraud_type = "card_testing"
+            for k in range(3 if fraud_type == "account_takeover" else 1):
+                rows.append(
+                    dict(
+                        dict.fromkeys(event_log_schema(), None),
+                        event_type="transaction",
+                        event_id=f"e{a}-{day}-{k}",
+                        account_id=f"acc{a:03d}",
+                        ts=T0 + timedelta(days=day, minutes=a, seconds=k),
+                        amount=10.0,
+                        currency="EUR",
+                        merchant_id="m1",
+                        channel="pos",
+                        is_fraud=fraud_type is not None,
+                        fraud_scenario=fraud_type,
+                    )
+                )
+    return EventLog(
+        events=pl.DataFrame(rows, schema=event_log_schema()), feedback=None, source="typed"
+    )
+
+
+def test_regression_set_is_topped_up_to_enough_frauds_of_each_type(tmp_path: Path) -> None:
+    log = _typed_log()
+    hashed = regression_set(log, tmp_path / "hashed", 0.1)
+    assert fraud_type_counts(hashed.log.events).get("card_testing", 0) < 15
+
+    frozen = regression_set(log, tmp_path / "typed", 0.1, min_frauds=15, max_fraud_share=0.5)
+    counts = fraud_type_counts(frozen.log.events)
+    # card testing reaches 15 of 50; takeover is capped at half of its 30 frauds
+    assert counts["card_testing"] >= 15
+    assert 15 <= counts["account_takeover"] <= 15 + 2  # whole accounts of three frauds
+    again = regression_set(log, tmp_path / "again", 0.1, min_frauds=15, max_fraud_share=0.5)
+    assert (
+        again.log.events.get_column("event_id")
+        .sort()
+        .equals(frozen.log.events.get_column("event_id").sort())
+    )
+
+    # later data of a topped-up account never trains
+    later = log.events.with_columns(
+        (pl.col("event_id") + "-later").alias("event_id"), pl.col("ts") + timedelta(days=30)
+    )
+    rest = without_regression(EventLog(events=later, source="later"), frozen)
+    frozen_accounts = set(frozen.log.events.get_column("account_id"))
+    assert not set(rest.events.get_column("account_id")) & frozen_accounts
+    assert (
+        rest.events.height
+        == later.filter(~pl.col("account_id").is_in(sorted(frozen_accounts))).height
+    )

@@ -16,7 +16,7 @@ def metrics(
         average_precision=ap,
         recall=0.8,
         fpr_at_champion_recall=fpr,
-        scenarios=scenarios or {"ato": (10, 8), "card_testing": (10, 9)},
+        scenarios=scenarios or {"ato": (50, 40), "card_testing": (50, 45)},
     )
 
 
@@ -42,7 +42,7 @@ def test_better_on_everything_promotes() -> None:
         (metrics(0.59, 0.008), "recent.average_precision"),  # AP worse
         (metrics(0.65, 0.010), "recent.fpr_at_champion_recall"),  # FPR not lower
         (
-            metrics(0.65, 0.008, {"ato": (10, 7), "card_testing": (10, 9)}),  # -10 points
+            metrics(0.65, 0.008, {"ato": (50, 38), "card_testing": (50, 45)}),  # -4 points
             "recent.scenario.ato",
         ),
     ],
@@ -60,6 +60,20 @@ def test_scenario_drop_within_two_points_passes() -> None:
     assert not decide(sets(old, metrics(0.6, 0.009, {"ato": (100, 77)})), PromotionRule()).promote
 
 
+def test_small_and_untyped_fraud_groups_are_reported_not_tested() -> None:
+    """Under ``min_scenario_frauds`` one fraud is more than the allowed drop; frauds whose
+    type nobody named are no pattern (the set's average precision covers them)."""
+    old = metrics(0.6, 0.01, {"ato": (49, 40), "(no scenario)": (60, 50), "ct": (50, 45)})
+    new = metrics(0.6, 0.009, {"ato": (49, 30), "(no scenario)": (60, 30), "ct": (50, 45)})
+    decision = decide(sets(old, new), PromotionRule())
+    assert decision.promote
+    assert {c.name for c in decision.checks if ".scenario." in c.name} == {
+        "recent.scenario.ct",
+        "regression.scenario.ct",
+    }
+    assert not decide(sets(old, new), PromotionRule(min_scenario_frauds=49)).promote
+
+
 def test_zero_fpr_both_passes_and_rule_is_configurable() -> None:
     assert decide(sets(metrics(0.6, 0.0), metrics(0.6, 0.0)), PromotionRule()).promote
     lenient = PromotionRule(max_ap_drop=0.05, fpr_sets=())
@@ -75,5 +89,7 @@ def test_nothing_to_compare_keeps_the_champion() -> None:
 def test_bad_rule_says_what_to_fix() -> None:
     with pytest.raises(RetrainError, match="max_ap_drop"):
         PromotionRule(max_ap_drop=-1)
+    with pytest.raises(RetrainError, match="min_scenario_frauds must be >= 1"):
+        PromotionRule(min_scenario_frauds=0)
     with pytest.raises(RetrainError, match="unknown sets \\['recnet'\\]"):
         PromotionRule(fpr_sets=("recnet",))

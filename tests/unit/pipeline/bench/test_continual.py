@@ -10,8 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from models.retrain import RetrainConfig
 from models.retrain.compare import ScoredSet
-from pipeline.bench.continual import result_gate_changes, targets
+from pipeline.bench.continual import ContinualConfig, result_gate_changes, targets
 from pipeline.bench.continual_labels import (
     LabellingConfig,
     ScoredPeriod,
@@ -222,3 +223,21 @@ def test_world_config_periods_and_segment() -> None:
     assert frame.select(world.segment()).to_series().to_list() == [True, False, False]
     with pytest.raises(BenchError):
         WorldConfig(shift="weather")
+
+
+def test_the_learners_levers_reach_the_retrain_and_default_to_its_own() -> None:
+    assert ContinualConfig().retrain_config() == RetrainConfig(baseline=ContinualConfig().baseline)
+    levers = ContinualConfig(
+        false_positive_weight=3.0,
+        replay_share=0.2,
+        replay_fraud_weight=2.0,
+        replay_all_frauds=not RetrainConfig.replay_all_frauds,
+        regression_min_frauds=RetrainConfig.regression_min_frauds + 50,
+    ).retrain_config()
+    assert (levers.false_positive_weight, levers.replay_share, levers.replay_fraud_weight) == (
+        3.0,
+        0.2,
+        2.0,
+    )
+    assert levers.replay_all_frauds is not RetrainConfig.replay_all_frauds
+    assert levers.regression_min_frauds == RetrainConfig.regression_min_frauds + 50
