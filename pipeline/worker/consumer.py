@@ -298,6 +298,58 @@ class CommitSafeConsumer(faust_aiokafka.Consumer):
 FETCH_MAX_WAIT_MS = 20
 
 
+class FetchWithTheReader:
+    """Makes an aiokafka fetcher fetch a broker's partitions together, once the reader has
+    taken what the last fetch brought of the partitions it reads.
+
+    aiokafka keeps one fetch in flight per broker, and leaves out of a new fetch every
+    partition whose fetched records wait to be taken. So as soon as a fetch brings the
+    input topics' records, it sends the next fetch for the other partitions only (the
+    changelogs, feedback, model updates …), which the broker holds for up to
+    ``fetch_max_wait_ms`` when they are quiet; the input partitions, drained meanwhile,
+    must wait for it to come back before they are fetched again. In the live benchmark
+    that wait was a few milliseconds of every cycle, and now and then 200 ms (the
+    fetcher's own timeout): the stalls of docs/BENCHMARKS.md. Here, no fetch is sent to a
+    broker while records of a partition the reader reads from (those of its last
+    ``fetched_records`` call) wait to be taken, and every call that takes records wakes the
+    fetch loop, so the next fetch carries every partition of the broker again.
+    """
+
+    def __init__(self, fetcher: Any) -> None:
+        self.fetcher = fetcher
+        #: partitions of the reader's last call; None: every partition (the call named none)
+        self.read: frozenset[Any] | None = frozenset()
+        self._actions = fetcher._get_actions_per_node
+        self._fetched_records = fetcher.fetched_records
+        fetcher._get_actions_per_node = self.actions_per_node
+        fetcher.fetched_records = self.fetched_records
+
+    def waiting_nodes(self) -> set[Any]:
+        """Brokers with records of a read partition not taken yet."""
+        read = self.read
+        return {
+            self.fetcher._select_read_replica(tp)
+            for tp in self.fetcher._records
+            if read is None or tp in read
+        }
+
+    def actions_per_node(self, assignment: Any) -> tuple[Any, ...]:
+        requests, *rest = self._actions(assignment)
+        waiting = self.waiting_nodes()
+        if waiting:
+            requests = [(node, request) for node, request in requests if node not in waiting]
+        return (requests, *rest)
+
+    async def fetched_records(
+        self, partitions: Any, timeout: float = 0, max_records: int | None = None
+    ) -> dict[Any, list[Any]]:
+        self.read = frozenset(partitions) if partitions else None
+        records = await self._fetched_records(partitions, timeout=timeout, max_records=max_records)
+        if records:  # a partition partly taken does not wake the loop by itself
+            self.fetcher._notify(self.fetcher._wait_consume_future)
+        return records
+
+
 class FetchWithoutStalls(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's aiokafka consumer thread with a fetcher that does not stall on changelogs.
 
@@ -310,6 +362,8 @@ class FetchWithoutStalls(faust_aiokafka.AIOKafkaConsumerThread):
     the backoff, a fetch leaves those partitions out at once, and a fetch made of such
     partitions only must not be held by the broker for long, or it holds back the next
     fetch of the input topics: hence ``fetch_max_wait_ms`` of :data:`FETCH_MAX_WAIT_MS`.
+    :class:`FetchWithTheReader` then keeps such fetches from being sent at all while the
+    input topics' records wait to be taken.
     """
 
     def _create_worker_consumer(self, transport: Any) -> Any:
@@ -320,6 +374,7 @@ class FetchWithoutStalls(faust_aiokafka.AIOKafkaConsumerThread):
     async def on_start(self) -> None:
         await super().on_start()
         self._consumer._fetcher._prefetch_backoff = 0.0  # type: ignore[union-attr]
+        self.fetch_gate = FetchWithTheReader(self._consumer._fetcher)  # type: ignore[union-attr]
 
 
 class _Transport(faust_aiokafka.Transport):

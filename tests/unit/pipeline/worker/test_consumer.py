@@ -20,6 +20,7 @@ from pipeline.worker.consumer import (
     CommitSafeConsumer,
     Express,
     FetchWithoutStalls,
+    FetchWithTheReader,
     KeepOnResume,
     deliver,
     next_commit,
@@ -300,7 +301,7 @@ def test_the_fetcher_neither_backs_off_on_untaken_records_nor_long_polls(
     broker holds an empty fetch 20 ms (not Faust's 1.5 s) and the fetcher has no prefetch
     backoff (aiokafka's 0.1 s held every fetch while a changelog record sat untaken)."""
     built = SimpleNamespace(_fetch_max_wait_ms=1500)
-    started = SimpleNamespace(_fetcher=SimpleNamespace(_prefetch_backoff=0.1))
+    started = SimpleNamespace(_fetcher=FakeFetcher())
 
     async def faust_on_start(self: FaustConsumerThread) -> None:
         self._consumer = started
@@ -312,3 +313,65 @@ def test_the_fetcher_neither_backs_off_on_untaken_records_nor_long_polls(
     assert built._fetch_max_wait_ms == FETCH_MAX_WAIT_MS <= 50
     asyncio.run(thread.on_start())
     assert started._fetcher._prefetch_backoff == 0.0
+    assert isinstance(thread.fetch_gate, FetchWithTheReader)
+    assert thread.fetch_gate.fetcher is started._fetcher
+
+
+CHANGELOG = TP("fraudstream-worker-profiles-changelog", 0)
+TP1 = TP("fraud.logins.v1", 1)
+
+
+class FakeFetcher:
+    """The parts of aiokafka's Fetcher that :class:`FetchWithTheReader` touches: two
+    brokers, node 0 leads TP0 and the changelog, node 1 leads TP1."""
+
+    def __init__(self) -> None:
+        self._prefetch_backoff = 0.1
+        self._records: dict[TP, object] = {}
+        self._wait_consume_future: asyncio.Future[None] | None = None
+        self.notified = 0
+        self.returns: dict[TP, list[int]] = {}
+
+    def _select_read_replica(self, tp: TP) -> int:
+        return 1 if tp == TP1 else 0
+
+    def _get_actions_per_node(self, assignment: object) -> tuple:
+        # what aiokafka plans: a fetch to each broker, the fetcher's timeout
+        return ([(0, "fetch-0"), (1, "fetch-1")], {}, 0.2, False, [])
+
+    async def fetched_records(
+        self, partitions: object, timeout: float = 0, max_records: int | None = None
+    ) -> dict[TP, list[int]]:
+        return dict(self.returns)
+
+    def _notify(self, future: object) -> None:
+        self.notified += 1
+
+
+def test_no_fetch_goes_to_a_broker_while_records_the_reader_reads_wait_there() -> None:
+    fetcher = FakeFetcher()
+    gate = FetchWithTheReader(fetcher)
+    assert fetcher._get_actions_per_node(None)[0] == [(0, "fetch-0"), (1, "fetch-1")]
+
+    asyncio.run(fetcher.fetched_records({TP0, TP1}, timeout=1.0))  # the reader reads both
+    fetcher._records[TP0] = "records not taken yet"
+    requests, _resets, timeout, *_ = fetcher._get_actions_per_node(None)
+    assert requests == [(1, "fetch-1")] and timeout == 0.2  # node 0 waits for the reader
+
+    # a partition the reader does not read (a changelog after recovery) holds nothing back
+    del fetcher._records[TP0]
+    fetcher._records[CHANGELOG] = "never taken"
+    assert fetcher._get_actions_per_node(None)[0] == [(0, "fetch-0"), (1, "fetch-1")]
+
+    asyncio.run(fetcher.fetched_records(None))  # no partitions named: it reads them all
+    assert gate.read is None
+    assert fetcher._get_actions_per_node(None)[0] == [(1, "fetch-1")]
+
+
+def test_taking_records_wakes_the_fetch_loop_and_taking_none_does_not() -> None:
+    fetcher = FakeFetcher()
+    FetchWithTheReader(fetcher)
+    assert asyncio.run(fetcher.fetched_records({TP0})) == {} and fetcher.notified == 0
+    fetcher.returns = {TP0: [1, 2, 3]}
+    assert asyncio.run(fetcher.fetched_records({TP0}, max_records=3)) == {TP0: [1, 2, 3]}
+    assert fetcher.notified == 1
