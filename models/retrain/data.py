@@ -106,8 +106,9 @@ def _topped_up(
     for account in picked & per_account.keys():
         for scenario, frauds in per_account[account].items():
             held[scenario] = held.get(scenario, 0) + frauds
+    totals = typed.group_by("fraud_scenario").agg(pl.col("frauds").sum()).sort("fraud_scenario")
     added: set[str] = set()
-    for scenario, total in fraud_type_counts(events).items():
+    for scenario, total in totals.iter_rows():
         target = min(min_frauds, int(max_share * total))
         candidates = sorted(
             (a for a, kinds in per_account.items() if scenario in kinds),

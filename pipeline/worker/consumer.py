@@ -336,9 +336,7 @@ class FetchWithTheReader:
     def actions_per_node(self, assignment: Any) -> tuple[Any, ...]:
         requests, *rest = self._actions(assignment)
         waiting = self.waiting_nodes()
-        if waiting:
-            requests = [(node, request) for node, request in requests if node not in waiting]
-        return (requests, *rest)
+        return ([(node, req) for node, req in requests if node not in waiting], *rest)
 
     async def fetched_records(
         self, partitions: Any, timeout: float = 0, max_records: int | None = None

@@ -375,3 +375,21 @@ def test_taking_records_wakes_the_fetch_loop_and_taking_none_does_not() -> None:
     fetcher.returns = {TP0: [1, 2, 3]}
     assert asyncio.run(fetcher.fetched_records({TP0}, max_records=3)) == {TP0: [1, 2, 3]}
     assert fetcher.notified == 1
+
+
+def test_the_gate_wraps_what_aiokafkas_fetch_loop_and_faust_call() -> None:
+    """:class:`FetchWithTheReader` replaces two methods of aiokafka's Fetcher by name: if an
+    upgrade renamed them or stopped calling them, the gate would silently do nothing."""
+    import inspect
+
+    from aiokafka.consumer.fetcher import Fetcher
+
+    loop_source = inspect.getsource(Fetcher._fetch_requests_routine)
+    assert "self._get_actions_per_node(assignment)" in loop_source
+    assert "self._wait_consume_future" in loop_source
+    assert list(inspect.signature(Fetcher.fetched_records).parameters) == [
+        "self", "partitions", "timeout", "max_records",
+    ]  # fmt: skip
+    assert "fetcher.fetched_records(" in inspect.getsource(FaustConsumerThread._fetch_records)
+    for name in ("_select_read_replica", "_notify"):
+        assert callable(getattr(Fetcher, name))
