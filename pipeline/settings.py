@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     store: str = Field(default="rocksdb://", description="rocksdb:// or memory://")
     processing_guarantee: str = Field(default="at_least_once")
+    producer_compression: Literal["zstd", "lz4", "snappy", "gzip", "none"] = Field(
+        default="zstd", description="codec of the worker's record batches (Scores, alerts, "
+        "table changelogs); none = uncompressed",
+    )  # fmt: skip
     window: int = Field(default=32, ge=1, le=256, description="events per account a model reads")
     batch_max: int = Field(default=256, ge=1)
     batch_within_ms: float = Field(default=5.0, gt=0)

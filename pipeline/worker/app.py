@@ -35,7 +35,7 @@ from pipeline.worker.metrics import WorkerMetrics
 from pipeline.worker.mirror import RiskMirror
 from pipeline.worker.models import ModelHolder
 from pipeline.worker.readback import OUTPUT_TOPICS, Emitted, dead_letter_key, read_back
-from pipeline.worker.sending import BatchSender, Sent, delivered
+from pipeline.worker.sending import BatchSender, Sent, compression_type, delivered
 from schemas import Topic
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,10 @@ def create_app(settings: Settings, holder: ModelHolder | None = None) -> faust.A
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
+        # Scores, alerts and table changelogs (an account profile is 3-4 KB and compresses
+        # about 8x): the broker, which shares the host, validates and writes a fraction of
+        # the bytes (docs/BENCHMARKS.md, "Compressed record batches")
+        producer_compression_type=compression_type(settings.producer_compression),
         broker_commit_interval=1.0,
         table_cleanup_interval=3600.0,
     )

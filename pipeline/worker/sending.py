@@ -13,9 +13,41 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import codec
 from aiokafka.partitioner import DefaultPartitioner
 
+from pipeline.worker.exceptions import WorkerConfigError
+
 _partition_of = DefaultPartitioner()
+
+_CODECS: dict[str, Callable[[], bool]] = {
+    "gzip": codec.has_gzip,
+    "snappy": codec.has_snappy,
+    "lz4": codec.has_lz4,
+    "zstd": codec.has_zstd,
+}
+
+
+def compression_type(name: str) -> str | None:
+    """The producer's ``compression_type`` for the setting ``name`` (``none``: ``None``).
+
+    Refused here, in one line, when the codec's library is missing: aiokafka would only
+    fail on the first batch it compresses, after the worker joined its group.
+    """
+    if name == "none":
+        return None
+    available = _CODECS.get(name)
+    if available is None:
+        raise WorkerConfigError(
+            f"FRAUDSTREAM_PRODUCER_COMPRESSION={name} is not a codec; choose one of "
+            f"{', '.join([*_CODECS, 'none'])}"
+        )
+    if not available():
+        raise WorkerConfigError(
+            f"FRAUDSTREAM_PRODUCER_COMPRESSION={name}: its library (cramjam) is not installed; "
+            "reinstall fraudstream's dependencies (`make install`) or set it to none"
+        )
+    return name
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,3 +44,11 @@ def test_a_partitions_changelog_records_of_a_batch_fit_one_producer_batch(
     share = -(-settings.batch_max // settings.partitions)
     assert share * record <= limit, (share, record, limit)
     assert limit <= BROKER_MESSAGE_MAX_BYTES
+
+
+def test_the_workers_producer_compresses_with_the_configured_codec(tmp_path: Path) -> None:
+    """Scores, alerts and changelogs go out compressed (zstd unless configured otherwise)."""
+    default = create_app(Settings(home=tmp_path, store="memory://"))
+    assert default.conf.producer_compression_type == "zstd"
+    off = Settings(home=tmp_path, store="memory://", producer_compression="none")
+    assert create_app(off).conf.producer_compression_type is None

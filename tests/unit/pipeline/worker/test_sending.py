@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
+from kafka.record import MemoryRecords
 
-from pipeline.worker.sending import BatchSender, delivered
+from pipeline.worker import sending
+from pipeline.worker.exceptions import WorkerConfigError
+from pipeline.worker.sending import BatchSender, compression_type, delivered
 
 
 class FakeBatch:
@@ -99,3 +103,48 @@ def test_prepare_learns_the_partitions_once_before_any_send() -> None:
         assert asked == ["scores", "alerts"]  # known already: no second lookup
 
     asyncio.run(main())
+
+
+# ---- compression ------------------------------------------------------------------------
+
+
+def test_the_compression_setting_names_the_producers_codec() -> None:
+    assert compression_type("zstd") == "zstd"
+    assert compression_type("lz4") == "lz4"
+    assert compression_type("none") is None
+
+
+def test_an_unknown_codec_is_refused_in_one_line() -> None:
+    with pytest.raises(WorkerConfigError, match="not a codec; choose one of gzip, snappy"):
+        compression_type("brotli")
+
+
+def test_a_codec_without_its_library_is_refused_before_the_worker_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sending._CODECS, "zstd", lambda: False)
+    with pytest.raises(WorkerConfigError, match=r"\(cramjam\) is not installed"):
+        compression_type("zstd")
+
+
+@pytest.mark.parametrize("codec", ["zstd", "lz4", "snappy", "gzip"])
+def test_a_compressed_record_batch_of_the_worker_reads_back_with_kafka_python(codec: str) -> None:
+    """What the worker writes (aiokafka's record-batch builder, its codec from cramjam) the
+    project's kafka-python consumers (analysts, store, bench read-back) can decompress."""
+    records = [(f"event-{i}".encode(), bytes([i % 7]) * (200 + i)) for i in range(50)]
+    builder = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=getattr(DefaultRecordBatch, f"CODEC_{codec.upper()}"),
+        is_transactional=0,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1_000_000,
+    )
+    for offset, (key, value) in enumerate(records):
+        assert builder.append(offset, timestamp=None, key=key, value=value, headers=[])
+    data = bytes(builder.build())
+    assert len(data) < sum(len(v) for _, v in records) // 4  # it did compress
+    batch = MemoryRecords(data).next_batch()
+    assert batch is not None
+    assert [(r.key, r.value) for r in batch] == records
