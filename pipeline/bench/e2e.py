@@ -31,6 +31,7 @@ from pipeline.bench.exceptions import BenchError
 from pipeline.bench.machine import (
     command_line,
     git_facts,
+    host_cpu_seconds,
     load_average,
     machine_facts,
     process_cpu_seconds,
@@ -157,13 +158,14 @@ class _Run:
         self.timings["worker_ready_s"] = self.worker.wait_ready(timeout=180)
         self.say(f"worker ready in {self.timings['worker_ready_s']:.1f}s ({self.worker.url})")
 
-    def cpu_mark(self) -> tuple[float, float, dict[str, float]]:
-        """(monotonic time, Scores so far, CPU seconds of worker and broker)."""
+    def cpu_mark(self) -> tuple[float, float, dict[str, float], dict[str, float] | None]:
+        """(monotonic time, Scores so far, CPU seconds of worker and broker, the host's)."""
         assert self.worker is not None and self.broker is not None
         pids = {"worker": self.worker.pid, "broker": self.broker.status(probe=False).pid}
         cpu = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
         scores = self.worker.snapshot().scores_out
-        return time.monotonic(), scores, {k: v for k, v in cpu.items() if v is not None}
+        known = {k: v for k, v in cpu.items() if v is not None}
+        return time.monotonic(), scores, known, host_cpu_seconds()
 
     def start_producer(self, bootstrap: str, rate: float | None) -> None:
         args = ["simulate", "--to", "kafka", "--events", str(self.config.events),
@@ -271,10 +273,16 @@ def run_e2e(
         snapshot = run.wait_scored(expected, time.monotonic() + config.timeout_s)
         end = run.cpu_mark()
         load_end = load_average()
+        host_end, host_start = end[3], mark[3]
         cpu = CpuWindow(
             wall_s=end[0] - mark[0],
             events=snapshot.scores_out - mark[1],
             cpu_s={k: v - mark[2][k] for k, v in end[2].items() if k in mark[2]},
+            host_s=(
+                None
+                if host_end is None or host_start is None
+                else {k: host_end[k] - host_start[k] for k in host_end}
+            ),
         )
         run.timings["measured_s"] = time.monotonic() - started
         say("reading the topics back …")

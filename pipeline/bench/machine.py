@@ -19,6 +19,23 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def host_cpu_seconds(path: Path = Path("/proc/stat")) -> dict[str, float] | None:
+    """CPU seconds of the whole host so far, summed over its CPUs: ``busy`` (user, nice,
+    system, interrupts), ``idle`` (with I/O wait) and ``steal`` (time the hypervisor gave
+    to other guests while this one wanted to run); None where unknown."""
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0].split()
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in first[1:9])
+    except (OSError, IndexError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    return {
+        "busy": (user + nice + system + irq + softirq) / tick,
+        "idle": (idle + iowait) / tick,
+        "steal": steal / tick,
+    }
+
+
 def process_cpu_seconds(pid: int | None) -> float | None:
     """User + system CPU seconds of a live process (all its threads); None where unknown."""
     if pid is None:

@@ -46,6 +46,20 @@ class CpuWindow:
     wall_s: float
     events: float
     cpu_s: dict[str, float]  # process → CPU seconds in the window
+    host_s: dict[str, float] | None = None  # the host's busy / idle / steal seconds, all CPUs
+
+    def host(self) -> dict[str, float] | None:
+        """Cores the whole host kept busy in the window, the share of that outside the
+        measured processes (the load generator, the bench, other jobs), and the cores the
+        hypervisor gave to other guests (steal): what a wall-clock figure competed with."""
+        if self.host_s is None or not self.wall_s:
+            return None
+        busy = self.host_s["busy"]
+        return {
+            "busy_cores": busy / self.wall_s,
+            "outside_cores": max(0.0, busy - sum(self.cpu_s.values())) / self.wall_s,
+            "steal_cores": self.host_s["steal"] / self.wall_s,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         per_event = {
@@ -61,6 +75,7 @@ class CpuWindow:
             "cpu_s": self.cpu_s,
             "cpu_us_per_event": per_event,
             "cores_busy": cores,
+            "host": self.host(),
         }
 
 

@@ -157,6 +157,10 @@ def print_report(report: E2EReport) -> None:
             cores = cpu["cores_busy"].get(name)
             table.add_row(f"CPU µs/event: {name} (cores busy)",
                           f"{_num(us, digits=1)} ({_num(cores, digits=2)})")  # fmt: skip
+        if (host := cpu["host"]) is not None:
+            table.add_row("host cores busy / outside worker + broker / stolen",
+                          f"{host['busy_cores']:.2f} / {host['outside_cores']:.2f} / "
+                          f"{host['steal_cores']:.2f}")  # fmt: skip
     b = report.batch_valid
     if b is not None:
         table.add_row("valid events per batch mean / p50 / p99 / max",

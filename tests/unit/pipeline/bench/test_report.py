@@ -124,10 +124,19 @@ def test_report_serialises_to_json() -> None:
     assert body["counts"]["scored"] == 3
     assert body["cpu"]["cpu_us_per_event"] == {"worker": 500.0, "broker": 250.0}
     assert body["cpu"]["cores_busy"] == {"worker": 0.25, "broker": 0.125}
+    assert body["cpu"]["host"] is None  # not measured in this window
     assert body["batch_size_histogram"]["per_bucket"] == {"<=64": 10.0, "<=256": 2.0}
     assert [t["name"] for t in body["targets"]] == [
         "throughput", "p99 latency", "state + encode + score",
     ]  # fmt: skip
+
+
+def test_the_hosts_cpu_in_the_window_shows_what_else_ran() -> None:
+    cpu = CpuWindow(
+        wall_s=2.0, events=1000, cpu_s={"worker": 1.0, "broker": 0.5},
+        host_s={"busy": 3.5, "idle": 0.4, "steal": 0.1},
+    )  # fmt: skip
+    assert cpu.to_dict()["host"] == {"busy_cores": 1.75, "outside_cores": 1.0, "steal_cores": 0.05}
 
 
 def test_latency_after_the_warm_up_leaves_out_the_first_seconds_of_the_stream() -> None:
