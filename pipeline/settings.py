@@ -9,10 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas import DecodeLimits, TimeBounds
+from schemas import DecodeLimits, FraudstreamError, TimeBounds
+
+
+class SettingsError(FraudstreamError):
+    """A ``FRAUDSTREAM_*`` variable holds a value the settings refuse."""
 
 
 class Settings(BaseSettings):
@@ -108,3 +112,16 @@ class Settings(BaseSettings):
                 max_future=timedelta(seconds=self.max_future_seconds),
             ),
         )
+
+
+def load_settings() -> Settings:
+    """:class:`Settings` from the environment; a refused value is one line naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        prefix = Settings.model_config.get("env_prefix", "")
+        problems = "; ".join(
+            f"{prefix}{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in err.errors()
+        )
+        raise SettingsError(f"invalid setting {problems}") from None

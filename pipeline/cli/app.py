@@ -22,7 +22,7 @@ from pipeline.cli import store as store_cmd
 from pipeline.cli import train as train_cmd
 from pipeline.cli import worker as worker_cmd
 from pipeline.cli.context import CliState
-from pipeline.settings import Settings
+from pipeline.settings import load_settings
 from schemas import FraudstreamError
 
 app = typer.Typer(
@@ -48,7 +48,7 @@ def _root(
         # kafka-python and aiokafka narrate every connection at INFO
         for noisy in ("kafka", "aiokafka"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-    ctx.obj = CliState(settings=Settings())
+    ctx.obj = CliState(settings=load_settings())
 
 
 app.add_typer(kafka_cmd.kafka_app, name="kafka")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import typer
 
-from pipeline.settings import Settings
+from pipeline.settings import Settings, load_settings
 
 
 @dataclass
@@ -17,6 +17,6 @@ class CliState:
 def settings_of(ctx: typer.Context) -> Settings:
     state = ctx.find_root().obj
     if not isinstance(state, CliState):  # called outside the root app (tests)
-        state = CliState(settings=Settings())
+        state = CliState(settings=load_settings())
         ctx.find_root().obj = state
     return state.settings

@@ -31,8 +31,8 @@ _CODECS: dict[str, Callable[[], bool]] = {
 def compression_type(name: str) -> str | None:
     """The producer's ``compression_type`` for the setting ``name`` (``none``: ``None``).
 
-    Refused here, in one line, when the codec's library is missing: aiokafka would only
-    fail on the first batch it compresses, after the worker joined its group.
+    Refused here, in one line, when the codec's library is missing: aiokafka would raise
+    only when Faust builds its producer, as a traceback from inside the worker's start.
     """
     if name == "none":
         return None
