@@ -85,10 +85,15 @@ def _typed_frauds(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _per_type(typed: pl.DataFrame) -> dict[str, int]:
+    """Frauds per type, from :func:`_typed_frauds`' per-account counts, sorted by type."""
+    counts = typed.group_by("fraud_scenario").agg(pl.col("frauds").sum())
+    return dict(sorted(counts.iter_rows()))
+
+
 def fraud_type_counts(events: pl.DataFrame) -> dict[str, int]:
     """Frauds per known fraud type."""
-    counts = _typed_frauds(events).group_by("fraud_scenario").agg(pl.col("frauds").sum())
-    return dict(sorted(counts.iter_rows()))
+    return _per_type(_typed_frauds(events))
 
 
 def _topped_up(
@@ -106,9 +111,8 @@ def _topped_up(
     for account in picked & per_account.keys():
         for scenario, frauds in per_account[account].items():
             held[scenario] = held.get(scenario, 0) + frauds
-    totals = typed.group_by("fraud_scenario").agg(pl.col("frauds").sum()).sort("fraud_scenario")
     added: set[str] = set()
-    for scenario, total in totals.iter_rows():
+    for scenario, total in _per_type(typed).items():
         target = min(min_frauds, int(max_share * total))
         candidates = sorted(
             (a for a, kinds in per_account.items() if scenario in kinds),
@@ -130,7 +134,7 @@ def regression_set(
     directory: Path,
     share: float,
     min_frauds: int = 0,
-    max_fraud_share: float = 0.0,
+    max_fraud_share: float = RetrainConfig.regression_max_fraud_share,
 ) -> RegressionSet:
     """The frozen regression set in ``directory``; frozen from ``new`` the first time.
 
@@ -182,15 +186,14 @@ def regression_set(
 
 
 def without_regression(event_log: EventLog, regression: RegressionSet) -> EventLog:
-    """``event_log`` without the regression set's accounts nor its events: those of the
-    hashed share, and those frozen for their frauds' types."""
+    """``event_log`` without the regression set's accounts (so without its events): those
+    of the hashed share, also accounts first seen since, and those frozen for their frauds'
+    types."""
     events = event_log.events
-    frozen = regression.log.events
-    keep = (
-        ~account_mask(events, regression.share, _REGRESSION_SALT)
-        & ~events.get_column("account_id").is_in(frozen.get_column("account_id").implode())
-        & ~events.get_column("event_id").is_in(frozen.get_column("event_id").implode())
-    )
+    frozen = regression.log.events.get_column("account_id").unique().implode()
+    keep = ~account_mask(events, regression.share, _REGRESSION_SALT) & ~events.get_column(
+        "account_id"
+    ).is_in(frozen)
     return subset(event_log, events.filter(keep), event_log.source)
 
 

@@ -262,6 +262,9 @@ def test_regression_set_is_topped_up_to_enough_frauds_of_each_type(tmp_path: Pat
     # card testing reaches 15 of 50; takeover is capped at half of its 30 frauds
     assert counts["card_testing"] >= 15
     assert 15 <= counts["account_takeover"] <= 15 + 2  # whole accounts of three frauds
+    # the cap defaults to the retrain's own (35 %), not to "freeze nothing more"
+    default_cap = regression_set(log, tmp_path / "default", 0.1, min_frauds=15)
+    assert fraud_type_counts(default_cap.log.events)["card_testing"] >= 15
     again = regression_set(log, tmp_path / "again", 0.1, min_frauds=15, max_fraud_share=0.5)
     assert (
         again.log.events.get_column("event_id")
