@@ -4,8 +4,9 @@ The challenger is the champion's Hugging Face model (``hf/`` in its version fold
 with ``from_pretrained``): same token fields, cardinalities, feature-set hash and window, so
 a worker can swap it in. No pretraining: the weights already model the events. Fine-tuning
 runs a few epochs at a low learning rate on the labelled events of the training period, with
-a weight per event (reviewed false positives up-weighted, and always in the epoch's draw),
-then the same export, parity checks, thresholds and registry entry as a fresh model.
+a weight per event (reviewed false positives up-weighted; they are in every epoch, their
+weight scaled by the genuine draw rate so that each counts as much as the baseline's refit
+counts it), then the same export, parity checks, thresholds and registry entry as a fresh model.
 
 Before the first step the fraud head's bias is moved so that the served probability is
 unchanged while the raw logit matches the new genuine draw rate: with zero epochs the
@@ -124,13 +125,33 @@ def _rebase_offset(model: FraudSeqModel, offset: float) -> None:
     model.config.fraud_logit_offset = offset
 
 
-def _epoch_rows(run: _Run, weighted: np.ndarray, epoch: int) -> np.ndarray:
-    """All training frauds, a fresh draw of genuine events, and every up-weighted event."""
+def _epoch_rows(run: _Run, kept: np.ndarray, epoch: int) -> np.ndarray:
+    """All training frauds, a fresh draw of the other genuine events, and every kept
+    genuine event (the up-weighted ones, in every epoch)."""
     params = run.params
     rng = rng_for(params.seed, "finetune", epoch)
-    rows, _ = finetune_rows(run.y, run.train, params.genuine_per_epoch, rng)
-    missing = np.setdiff1d(weighted, rows, assume_unique=True)
-    return rng.permutation(np.concatenate([rows, missing]))
+    pool = run.train.copy()
+    pool[kept] = False
+    rows, _ = finetune_rows(run.y, pool, params.genuine_per_epoch, rng)
+    return rng.permutation(np.concatenate([rows, kept]))
+
+
+def loss_weights(
+    y: np.ndarray, train: np.ndarray, weights: np.ndarray, genuine_per_epoch: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(per-event loss weights, the up-weighted genuine events kept in every epoch, the
+    genuine draw rate).
+
+    The other genuine events are drawn at a rate ``r`` per epoch, so an up-weighted genuine
+    event that is in every epoch weighs ``weight * r`` in the loss: over the draws it counts
+    ``weight`` times as much as a drawn genuine event, as in the baseline's refit, and
+    not ``weight / r`` times. Frauds are all in every epoch and keep their weight."""
+    kept = np.flatnonzero(train & (y == 0) & (weights != 1.0))
+    pool = int((train & (y == 0)).sum()) - len(kept)
+    rate = min(1.0, genuine_per_epoch / max(1, pool))
+    scaled = weights.astype(np.float32, copy=True)
+    scaled[kept] *= rate
+    return scaled, kept, rate
 
 
 def fine_tune(
@@ -141,13 +162,12 @@ def fine_tune(
     Returns (best epoch or None when no epoch ran, per-epoch history)."""
     params = run.params
     y = run.y
-    n_genuine = int((run.train & (y == 0)).sum())
-    rate = min(1.0, params.genuine_per_epoch / max(1, n_genuine))
+    weights, kept, rate = loss_weights(y, run.train, weights, params.genuine_per_epoch)
     _rebase_offset(model, logit_offset(rate, params.pos_weight))
-    weighted = np.flatnonzero(run.train & (weights != 1.0))
+    n_genuine = int((run.train & (y == 0)).sum()) - len(kept)
     per_epoch = math.ceil(
         (int((run.train & (y == 1)).sum()) + min(n_genuine, params.genuine_per_epoch)
-         + len(weighted)) / params.batch_size
+         + len(kept)) / params.batch_size
     )  # fmt: skip
     total = per_epoch * params.epochs
     optimizer = make_optimizer(model, params)
@@ -163,7 +183,7 @@ def fine_tune(
         started = time.perf_counter()
         model.train()
         seed_epoch(params.seed, "finetune", epoch)
-        rows = _epoch_rows(run, weighted, epoch)
+        rows = _epoch_rows(run, kept, epoch)
         loss_sum = 0.0
         for part in batches(rows, params.batch_size):
             cat, num, mask = run.windows.batch(part)

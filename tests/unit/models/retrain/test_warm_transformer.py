@@ -29,7 +29,7 @@ from models.retrain.data import RetrainData
 from models.transformer import FraudSeqConfig, FraudSeqModel, TransformerError, TransformerParams
 from models.transformer.build import FP32_FILE, HF_DIR
 from models.transformer.export import onnx_scores, session
-from models.transformer.warm import champion_params, load_champion
+from models.transformer.warm import champion_params, load_champion, loss_weights
 from models.transformer.windows import Windows
 from tests.unit.models.retrain.conftest import FAST, Champion
 
@@ -149,6 +149,31 @@ def test_fine_tuning_starts_from_the_champion_and_weighs_false_positives(
     assert registry.manifest(weighted).params["warm_start"]["weighted_events"] == 200
     assert _distance(_weights(registry, weighted), tuned) > 0.0  # the weights changed the fit
     assert registry.current() == champion.version
+
+
+def test_an_up_weighted_false_positive_counts_its_weight_against_the_genuine_draw() -> None:
+    # 100 genuine training events (10 reviewed false positives, weight 2), 5 frauds (one
+    # replayed older fraud, weight 3), 20 validation events
+    y = np.array([0] * 100 + [1] * 5 + [0] * 20, dtype=np.int8)
+    train = np.arange(len(y)) < 105
+    weights = np.ones(len(y), np.float32)
+    weights[:10] = 2.0
+    weights[100] = 3.0
+    weights[110] = 2.0  # validation: never in an epoch
+
+    scaled, kept, rate = loss_weights(y, train, weights, genuine_per_epoch=18)
+
+    assert kept.tolist() == list(range(10))
+    assert rate == pytest.approx(18 / 90)  # drawn from the 90 other genuine events
+    # in every epoch at 2 x 0.2: as much, in expectation, as a weight-2 event drawn at 0.2
+    assert scaled[:10] == pytest.approx(np.full(10, 0.4))
+    assert scaled[10:100].tolist() == [1.0] * 90
+    assert scaled[100] == 3.0  # frauds are all in every epoch: their weight stands
+    assert scaled[110] == 2.0
+    assert weights[0] == 2.0  # the caller's weights are not changed
+
+    _, kept_all, full = loss_weights(y, train, weights, genuine_per_epoch=1_000)
+    assert full == 1.0 and len(kept_all) == 10
 
 
 def test_architecture_is_the_champions(transformer_champion: Champion) -> None:
