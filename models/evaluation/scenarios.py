@@ -21,9 +21,10 @@ class ScenarioRecall:
 
 
 def scenario_recall(
-    y: np.ndarray, score: np.ndarray, scenarios: np.ndarray, threshold: float
+    y: np.ndarray, score: np.ndarray, scenarios: np.ndarray, threshold: float | np.ndarray
 ) -> dict[str, ScenarioRecall]:
-    """Per scenario: fraud events, and how many score at or above ``threshold``.
+    """Per scenario: fraud events, and how many score at or above ``threshold`` (one for
+    all events, or one per event).
 
     Empty when no fraud event carries a scenario code (a real log without ground truth).
     Scenarios are sorted by name.
@@ -35,7 +36,7 @@ def scenario_recall(
     names = np.array(
         [code if isinstance(code, str) and code else NO_SCENARIO for code in codes], dtype=object
     )
-    alerted = np.asarray(score)[fraud] >= threshold
+    alerted = np.asarray(score)[fraud] >= np.broadcast_to(threshold, fraud.shape)[fraud]
     return {
         name: ScenarioRecall(
             frauds=int((names == name).sum()), caught=int(alerted[names == name].sum())

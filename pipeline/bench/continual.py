@@ -335,4 +335,7 @@ def targets(period3: dict[str, Any], new_scenario: str) -> list[dict[str, Any]]:
     # the same at the same false-alarm cost (reported beside, not instead)
     if "equal_fpr" in period3:
         out += _old_patterns(period3["equal_fpr"], new_scenario, ", at equal false-positive rate")
+    if "equal_fpr_per_channel" in period3:
+        where = ", at each channel's false-positive rate"
+        out += _old_patterns(period3["equal_fpr_per_channel"], new_scenario, where)
     return out

@@ -8,6 +8,14 @@ recall per scenario, alert rate. At equal overall recall a model that catches mo
 pattern must catch fewer of the others, so recall per scenario is also measured at equal
 alert rate (the champion's alert rate at that point: the same analyst workload). Average
 precision is threshold-free.
+
+One cut for every event makes the channels compete for one budget: alerts the challenger
+spends on the new pattern (transfers) are taken from card-present payments, say, even when
+it ranks the old patterns in their own channel as well as the champion does. So recall per
+scenario is also measured at each channel's false-positive rate: in every channel (a
+transaction's channel, or the event type of an event without one) each model gets the cut
+at which it alerts the share of that channel's genuine events that the champion alerts at
+the equal-recall point. Overall, both then alert the same genuine events' share too.
 """
 
 from __future__ import annotations
@@ -32,10 +40,16 @@ from models.serving import OnnxScorer
 Progress = Callable[[str, int, int], None]
 
 
+#: the channel of an event that has none (a login): its event type
+NO_CHANNEL = pl.col("event_type")
+
+
 @dataclass(frozen=True)
 class ScoredPeriod3:
     scored: ScoredSet
     segment: np.ndarray  # bool per scored event: the shifted segment
+    #: per scored event: a transaction's channel, or the event type of an event without one
+    channel: np.ndarray | None = None
 
 
 def score_models(
@@ -62,6 +76,13 @@ def score_models(
         )
         scores[role] = score_rows(scorer, replayed.replay, rows, progress=report)[0]
     inside = history.events.select(segment.alias("s")).get_column("s").to_numpy()[rows]
+    channel = (
+        history.events.select(
+            pl.col("channel").cast(pl.Utf8).fill_null(NO_CHANNEL.cast(pl.Utf8)).alias("c")
+        )
+        .get_column("c")
+        .to_numpy()[rows]
+    )
     scored = ScoredSet(
         name="period3",
         y=(replayed.labels[rows] == 1).astype(np.int8),
@@ -69,7 +90,7 @@ def score_models(
         scenarios=replayed.scenarios[rows],
         scores=scores,
     )
-    return ScoredPeriod3(scored, inside.astype(bool))
+    return ScoredPeriod3(scored, inside.astype(bool), channel.astype(object))
 
 
 def cut_at_recall(y: np.ndarray, score: np.ndarray, recall: float) -> float:
@@ -89,15 +110,18 @@ def _rate(mask: np.ndarray, where: np.ndarray) -> float | None:
     return float((mask & where).sum() / n) if n else None
 
 
-def operating_point(period: ScoredPeriod3, role: str, cut: float) -> dict[str, Any]:
-    """Everything measured for ``role`` when events scoring ``cut`` or more are alerted."""
+def operating_point(
+    period: ScoredPeriod3, role: str, cut: float | np.ndarray, shown: Any = None
+) -> dict[str, Any]:
+    """Everything measured for ``role`` when events scoring ``cut`` (one for all, or one per
+    event) or more are alerted; ``shown`` is what the report names as the cut (``cut``)."""
     s = period.scored
     score = s.scores[role]
     alerted = score >= cut
     genuine = s.y == 0
     per_scenario = scenario_recall(s.y, score, s.scenarios, cut)
     return {
-        "cut": cut,
+        "cut": cut if shown is None else shown,
         "recall": float(alerted[s.y == 1].mean()),
         "alert_rate": float(alerted.mean()),
         "false_positives": int((alerted & genuine).sum()),
@@ -109,6 +133,35 @@ def operating_point(period: ScoredPeriod3, role: str, cut: float) -> dict[str, A
             for name, r in per_scenario.items()
         },
     }
+
+
+def channel_fprs(period: ScoredPeriod3, role: str, cut: float) -> dict[str, float]:
+    """Per channel: the share of its genuine events that ``role`` alerts at ``cut``."""
+    s, channel = period.scored, period.channel
+    assert channel is not None
+    genuine = s.y == 0
+    alerted = s.scores[role] >= cut
+    return {
+        str(name): _rate(alerted, genuine & (channel == name)) or 0.0
+        for name in sorted(set(channel.tolist()), key=str)
+    }
+
+
+def at_channel_fprs(period: ScoredPeriod3, role: str, fprs: dict[str, float]) -> dict[str, Any]:
+    """``role`` with one cut per channel: the lowest at which it alerts at most that
+    channel's share ``fprs`` of the channel's genuine events (every event of a channel
+    without genuine events: no false alarm to count there)."""
+    s, channel = period.scored, period.channel
+    assert channel is not None
+    score = s.scores[role]
+    cut = np.full(len(score), -np.inf)
+    cuts = {}
+    for name, fpr in fprs.items():
+        inside = channel == name
+        if (s.y[inside] == 0).any():
+            cuts[name] = cut_at_fpr(s.y[inside], score[inside], fpr)
+            cut[inside] = cuts[name]
+    return operating_point(period, role, cut, shown=cuts)
 
 
 def measure(
@@ -160,6 +213,13 @@ def measure(
             },
         },
     }
+    if period.channel is not None:
+        # the same false-alarm cost in every channel: no channel pays for another's alerts
+        fprs = channel_fprs(period, "champion", at_recall["champion"]["cut"])
+        body["equal_fpr_per_channel"] = {
+            "fpr": fprs,
+            **{role: at_channel_fprs(period, role, fprs) for role in s.scores},
+        }
     return body
 
 

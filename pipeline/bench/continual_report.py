@@ -96,6 +96,14 @@ def markdown(report: dict[str, Any]) -> str:
                 same_fpr,
                 (("recall", "recall"), ("alert_rate", "alert rate")),
             )
+        per_channel = p3.get("equal_fpr_per_channel")
+        if per_channel is not None:
+            shares = ", ".join(f"{k} {_pct(v, 3)}" for k, v in per_channel["fpr"].items())
+            lines += _point_table(
+                f"each channel's false-positive rate (the champion's at the point above: {shares})",
+                per_channel,
+                (("recall", "recall"), ("alert_rate", "alert rate"), ("fpr", "FPR")),
+            )
         lines += ["", "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         for t in report["targets"]:
             measured = t["measured"]

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from models.evaluation.thresholds import threshold_for_alert_rate
 from models.retrain import RetrainConfig
 from models.retrain.compare import ScoredSet
 from pipeline.bench.continual import ContinualConfig, result_gate_changes, targets
@@ -20,7 +21,14 @@ from pipeline.bench.continual_labels import (
     reviewed_false_positive_ids,
     write_store_layout,
 )
-from pipeline.bench.continual_measure import ScoredPeriod3, cut_at_recall, measure, operating_point
+from pipeline.bench.continual_measure import (
+    ScoredPeriod3,
+    at_channel_fprs,
+    channel_fprs,
+    cut_at_recall,
+    measure,
+    operating_point,
+)
 from pipeline.bench.continual_world import WorldConfig
 from pipeline.bench.exceptions import BenchError
 from pipeline.store.columns import EVENT_SCHEMA, FEEDBACK_SCHEMA
@@ -176,6 +184,48 @@ def test_targets_are_met_or_not_from_the_measured_figures() -> None:
     assert got["recall on a within 2 points, at equal false-positive rate"]["met"]
     assert not got["recall on b within 2 points, at equal false-positive rate"]["met"]
     assert "recall on new within 2 points, at equal false-positive rate" not in got
+    # and at each channel's false-positive rate, beside them as well
+    p3["equal_fpr_per_channel"] = {
+        "champion": {"scenarios": {"new": {"recall": 0.2}, "b": {"recall": 0.8}}},
+        "challenger": {"scenarios": {"new": {"recall": 0.6}, "b": {"recall": 0.79}}},
+    }
+    got = {t["name"]: t for t in targets(p3, "new")}
+    assert got["recall on b within 2 points, at each channel's false-positive rate"]["met"]
+    assert not got["recall on b within 2 points"]["met"]
+
+
+def test_each_channel_keeps_its_false_alarm_rate_and_the_old_pattern_its_alerts() -> None:
+    # card-present: an old pattern both models rank alike; transfers: a new pattern only the
+    # challenger sees, with one genuine transfer it now scores high
+    channel = np.array(["pos"] * 6 + ["transfer"] * 6, dtype=object)
+    y = np.array([1, 1, 0, 0, 0, 0] * 2, dtype=np.int8)
+    scenarios = np.array(["old", "old", None, None, None, None] + ["new", "new"] + [None] * 4,
+                         dtype=object)  # fmt: skip
+    pos = [0.9, 0.75, 0.7, 0.5, 0.1, 0.1]
+    champion = np.array([*pos, 0.2, 0.2, 0.3, 0.1, 0.1, 0.1])
+    challenger = np.array([*pos, 0.95, 0.95, 0.8, 0.1, 0.1, 0.1])
+    scored = ScoredSet(
+        name="period3",
+        y=y,
+        event_types=np.array(["transaction"] * 12, dtype=object),
+        scenarios=scenarios,
+        scores={"champion": champion, "challenger": challenger},
+    )
+    period = ScoredPeriod3(scored, segment=np.zeros(12, bool), channel=channel)
+
+    fprs = channel_fprs(period, "champion", 0.6)
+    assert fprs == {"pos": 0.25, "transfer": 0.0}
+    points = {role: at_channel_fprs(period, role, fprs) for role in ("champion", "challenger")}
+    for point in points.values():
+        assert point["fpr"] == pytest.approx(1 / 8)  # one genuine alert of eight, both
+        assert point["scenarios"]["old"]["recall"] == 1.0
+        assert set(point["cut"]) == {"pos", "transfer"}
+    assert points["champion"]["scenarios"]["new"]["recall"] == 0.0
+    assert points["challenger"]["scenarios"]["new"]["recall"] == 1.0
+    # one cut for all at the same overall false-alarm rate: the genuine transfer takes the
+    # challenger's single false alarm, and the old pattern loses a fraud to it
+    one_cut = threshold_for_alert_rate(challenger[y == 0], 1 / 8)
+    assert operating_point(period, "challenger", one_cut)["scenarios"]["old"]["recall"] == 0.5
 
 
 def test_measure_compares_both_models_at_the_champions_recall() -> None:
