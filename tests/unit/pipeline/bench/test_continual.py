@@ -191,6 +191,7 @@ def test_targets_are_met_or_not_from_the_measured_figures() -> None:
     }
     got = {t["name"]: t for t in targets(p3, "new")}
     assert got["recall on b within 2 points, at each channel's false-positive rate"]["met"]
+    assert got["recall on the new pattern (new) up, at each channel's false-positive rate"]["met"]
     assert not got["recall on b within 2 points"]["met"]
 
 
