@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ from models.retrain.data import RetrainData
 from models.transformer import FraudSeqConfig, FraudSeqModel, TransformerError, TransformerParams
 from models.transformer.build import FP32_FILE, HF_DIR
 from models.transformer.export import onnx_scores, session
-from models.transformer.warm import champion_params, load_champion, loss_weights
+from models.transformer.warm import _epoch_rows, champion_params, load_champion, loss_weights
 from models.transformer.windows import Windows
 from tests.unit.models.retrain.conftest import FAST, Champion
 
@@ -174,6 +175,15 @@ def test_an_up_weighted_false_positive_counts_its_weight_against_the_genuine_dra
 
     _, kept_all, full = loss_weights(y, train, weights, genuine_per_epoch=1_000)
     assert full == 1.0 and len(kept_all) == 10
+
+    # each epoch: every fraud, every kept false positive once, 18 of the other genuine events
+    run = SimpleNamespace(params=SimpleNamespace(seed=3, genuine_per_epoch=18), y=y, train=train)
+    draws = [_epoch_rows(run, kept, epoch) for epoch in range(2)]  # type: ignore[arg-type]
+    for rows in draws:
+        assert len(rows) == len(set(rows.tolist())) == 5 + 10 + 18
+        assert set(range(100, 105)) | set(range(10)) <= set(rows.tolist())
+        assert max(rows) < 105  # nothing from the validation slice
+    assert set(draws[0].tolist()) != set(draws[1].tolist())  # a fresh draw per epoch
 
 
 def test_architecture_is_the_champions(transformer_champion: Champion) -> None:
