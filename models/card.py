@@ -28,7 +28,7 @@ def model_card(manifest: Manifest, notes: str = "") -> str:
         "",
         "## Thresholds",
         "",
-        "| event type | review ≥ | block ≥ |",
+        "| event type (or its channel) | review ≥ | block ≥ |",
         "|---|---|---|",
         *(
             f"| {event_type} | {cut.review:.6g} | {cut.block:.6g} |"

@@ -19,6 +19,8 @@ MANIFEST_FORMAT = 1
 
 #: the event types a model decides on (``EventView.event_type``)
 EVENT_TYPES: tuple[str, ...] = ("transaction", "login")
+#: between an event type and a channel in a threshold key: ``transaction/ecom``
+CHANNEL_SEPARATOR = "/"
 
 #: input names: one flattened token per event, or the K-token window
 FEATURES_INPUTS: tuple[str, ...] = ("features",)
@@ -27,8 +29,15 @@ WINDOW_INPUTS: tuple[str, ...] = ("cat", "num", "mask")
 ModelKind = Literal["baseline", "transformer"]
 
 
+def threshold_key(event_type: str, channel: str | None = None) -> str:
+    """The key of an event's own thresholds: ``transaction/ecom``, or its event type alone
+    when it has no channel. A model without that key uses its event type's."""
+    return f"{event_type}{CHANNEL_SEPARATOR}{channel}" if channel else event_type
+
+
 class Thresholds(BaseModel):
-    """Fraud-score cut-offs of one event type: review at or above ``review``, block above."""
+    """Fraud-score cut-offs of one event type (or one channel of it): review at or above
+    ``review``, block above."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -69,6 +78,7 @@ class Manifest(BaseModel):
     window: int = Field(ge=1)
     inputs: list[str] = Field(min_length=1)
     outputs: OutputNames = Field(default_factory=OutputNames)
+    #: per event type, and per channel (``transaction/ecom``) where a retrain set them
     thresholds: dict[str, Thresholds]
     metrics: dict[str, float] = Field(default_factory=dict)
     training_data_hash: str = ""
@@ -86,7 +96,8 @@ class Manifest(BaseModel):
         )
 
     def threshold_table(self) -> dict[str, dict[str, float]]:
-        """``{"transaction": {"review": x, "block": y}, "login": {…}}``."""
+        """``{"transaction": {"review": x, "block": y}, "login": {…}}``, and channel keys
+        (``"transaction/ecom"``) where the model has them."""
         return {kind: cut.model_dump() for kind, cut in self.thresholds.items()}
 
     def to_json(self) -> str:

@@ -91,6 +91,10 @@ class EventLog:
     def event_types(self) -> np.ndarray:
         return self.events.get_column(EVENT_TYPE_COLUMN).to_numpy()
 
+    def channels(self) -> np.ndarray:
+        """Per event: its channel as a string (``pos``, ``ecom``, …), or None."""
+        return self.events.get_column("channel").cast(pl.Utf8).to_numpy().astype(object)
+
     def views(self) -> Iterator[EventView]:
         """Each event as the shared feature code sees it, in time order."""
         frame = self.events.select(*VIEW_COLUMNS, _epoch_seconds("ts").alias("ts"))

@@ -25,6 +25,7 @@ class ReplayedLog:
     event_types: np.ndarray  # "transaction" / "login"
     scenarios: np.ndarray  # fraud scenario name or None
     ts: np.ndarray  # float64 epoch seconds
+    channels: np.ndarray  # a transaction's channel ("pos", "ecom", …) or None
 
     def __len__(self) -> int:
         return len(self.replay)
@@ -57,4 +58,5 @@ def replay_log(
         event_types=log.event_types(),
         scenarios=log.scenarios.to_numpy(),
         ts=result.ts,
+        channels=log.channels(),
     )

@@ -133,6 +133,7 @@ class _Test:
     rows: np.ndarray  # replay row indices of the test period
     y: np.ndarray
     types: np.ndarray
+    channels: np.ndarray  # a transaction's channel or None: a model's channel cut-offs
     scenarios: np.ndarray
     accounts: np.ndarray
     ts: np.ndarray
@@ -160,7 +161,7 @@ def _result(
     metrics[f"daily_account_precision_at_{params.top_accounts}"] = daily.mean
     metrics[f"account_recall_at_{params.top_accounts}"] = daily.account_recall
     if thresholds is not None:
-        review, block = alert_rates(scores, test.types, thresholds)
+        review, block = alert_rates(scores, test.types, thresholds, test.channels)
         metrics["review_rate"] = float(review.mean())
         metrics["block_rate"] = float(block.mean())
         if frauds.any():
@@ -229,6 +230,7 @@ def evaluate_models(
         rows=rows,
         y=y_all[rows],
         types=replayed.event_types[rows],
+        channels=replayed.channels[rows],
         scenarios=replayed.scenarios[rows],
         accounts=event_log.events.get_column("account_id").to_numpy()[rows],
         ts=replayed.ts[rows],

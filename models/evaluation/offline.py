@@ -68,13 +68,20 @@ def score_rows(
     return fraud, anomaly
 
 
-def decisions_for(fraud: np.ndarray, event_types: np.ndarray, scorer: Scorer) -> np.ndarray:
+def decisions_for(
+    fraud: np.ndarray,
+    event_types: np.ndarray,
+    scorer: Scorer,
+    channels: np.ndarray | None = None,
+) -> np.ndarray:
     """allow / review / block per event, by the worker's rule and the model's thresholds."""
     thresholds = scorer.thresholds
+    kinds = [str(t) for t in event_types]
+    where = [None] * len(kinds) if channels is None else [c or None for c in channels]
     return np.array(
         [
-            decide(float(f), str(t), thresholds).value
-            for f, t in zip(fraud, event_types, strict=True)
+            decide(float(f), t, thresholds, c).value
+            for f, t, c in zip(fraud, kinds, where, strict=True)
         ],
         dtype=object,
     )
@@ -117,7 +124,7 @@ def score_log(
     )
     report("replay", n, n)
     fraud, anomaly = score_rows(scorer, replayed.replay, batch_size=batch_size, progress=report)
-    decisions = decisions_for(fraud, replayed.event_types, scorer)
+    decisions = decisions_for(fraud, replayed.event_types, scorer, replayed.channels)
     frame = event_log.events.select("event_id", "ts", "account_id", "event_type").with_columns(
         pl.Series("fraud_score", fraud),
         pl.Series("anomaly_score", anomaly),

@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 
-from models.manifest import EVENT_TYPES, Thresholds
+from models.manifest import EVENT_TYPES, Thresholds, threshold_key
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,31 @@ def choose_thresholds(
     return result
 
 
-def alert_rates(
-    scores: np.ndarray, event_types: np.ndarray, thresholds: dict[str, Thresholds]
+def event_cuts(
+    event_types: np.ndarray,
+    thresholds: dict[str, Thresholds],
+    channels: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean (alerted, blocked) per event under ``thresholds``."""
-    review = np.array([thresholds[t].review for t in event_types], dtype=np.float64)
-    block = np.array([thresholds[t].block for t in event_types], dtype=np.float64)
+    """(review, block) cut-off per event: its channel's where ``thresholds`` has that key
+    (``transaction/ecom``), else its event type's; as the worker decides."""
+    keys = np.asarray(event_types, dtype=object)
+    if channels is not None:
+        own = np.array(
+            [threshold_key(t, c) if c else t for t, c in zip(event_types, channels, strict=True)],
+            dtype=object,
+        )
+        keys = np.where(np.isin(own, list(thresholds)), own, keys)
+    review = np.array([thresholds[k].review for k in keys], dtype=np.float64)
+    block = np.array([thresholds[k].block for k in keys], dtype=np.float64)
+    return review, block
+
+
+def alert_rates(
+    scores: np.ndarray,
+    event_types: np.ndarray,
+    thresholds: dict[str, Thresholds],
+    channels: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean (alerted, blocked) per event under ``thresholds`` (see :func:`event_cuts`)."""
+    review, block = event_cuts(event_types, thresholds, channels)
     return scores >= review, scores >= block

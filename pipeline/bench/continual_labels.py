@@ -90,7 +90,7 @@ def score_period(
     )
     rows = np.flatnonzero(replayed.ts >= start.timestamp())
     fraud, anomaly = score_rows(scorer, replayed.replay, rows, progress=progress)
-    decisions = decisions_for(fraud, replayed.event_types[rows], scorer)
+    decisions = decisions_for(fraud, replayed.event_types[rows], scorer, replayed.channels[rows])
     events = history.events[rows].with_columns(
         pl.Series("fraud_score", fraud, dtype=pl.Float64),
         pl.Series("anomaly_score", anomaly, dtype=pl.Float64),

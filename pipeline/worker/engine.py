@@ -183,7 +183,7 @@ class Engine:
         self.overrides = dict(threshold_overrides or {})
 
     def thresholds(self, model: Scorer) -> dict[str, dict[str, float]]:
-        """The model's thresholds per event type, with the settings' overrides on top."""
+        """The model's thresholds per event type (and channel), the settings' overrides on top."""
         return {t: {**cut, **self.overrides} for t, cut in model.thresholds.items()}
 
     # ------------------------------------------------------------------ events
@@ -274,7 +274,8 @@ class Engine:
         thresholds = self.thresholds(model) if rows else {}
         for i, (msg, record, cat, num) in enumerate(rows):
             event_type = "transaction" if isinstance(record, Transaction) else "login"
-            decision = decide(float(fraud[i]), event_type, thresholds)
+            channel = record.channel.value if isinstance(record, Transaction) else None
+            decision = decide(float(fraud[i]), event_type, thresholds, channel)
             score = Score(
                 event_id=record.event_id,
                 account_id=record.account_id,

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from models.evaluation import (
+    alert_rates,
     choose_thresholds,
     ranking_metrics,
     recall_at_alert_rate,
     threshold_for_alert_rate,
 )
+from models.manifest import Thresholds
 
 
 def test_threshold_alerts_exactly_the_budget_without_ties() -> None:
@@ -44,6 +46,22 @@ def test_thresholds_per_event_type_with_fallback() -> None:
     assert (scores[:1000] >= tx.review).sum() == 10 and (scores[:1000] >= tx.block).sum() == 2
     login = result["login"]  # no logins: thresholds of all events
     assert (scores >= login.review).sum() == 20
+
+
+def test_an_event_is_cut_at_its_channels_thresholds_where_the_model_has_them() -> None:
+    table = {
+        "transaction": Thresholds(review=0.5, block=0.9),
+        "transaction/transfer": Thresholds(review=0.2, block=0.3),
+        "login": Thresholds(review=0.1, block=0.2),
+    }
+    scores = np.array([0.3, 0.3, 0.3, 0.3])
+    types = np.array(["transaction", "transaction", "transaction", "login"], dtype=object)
+    channels = np.array(["transfer", "pos", None, None], dtype=object)
+    alerted, blocked = alert_rates(scores, types, table, channels)
+    assert alerted.tolist() == [True, False, False, True]
+    assert blocked.tolist() == [True, False, False, True]
+    alerted, _ = alert_rates(scores, types, table)  # without channels: the types' cut-offs
+    assert alerted.tolist() == [False, False, False, True]
 
 
 def test_recall_and_ranking_metrics() -> None:

@@ -175,3 +175,16 @@ def test_decide_uses_the_event_types_thresholds() -> None:
     assert decide(0.4, "login", table) is Decision.BLOCK
     with pytest.raises(ModelMismatchError, match="'payout'"):
         decide(0.3, "payout", table)
+
+
+def test_a_channels_own_cut_offs_win_over_its_event_types() -> None:
+    table = {
+        "transaction": {"review": 0.5, "block": 0.9},
+        "transaction/transfer": {"review": 0.2, "block": 0.3},
+        "login": {"review": 0.2, "block": 0.4},
+    }
+    assert decide(0.25, "transaction", table, "transfer") is Decision.REVIEW
+    assert decide(0.3, "transaction", table, "transfer") is Decision.BLOCK
+    assert decide(0.3, "transaction", table, "pos") is Decision.ALLOW  # no key: the type's
+    assert decide(0.3, "transaction", table) is Decision.ALLOW
+    assert decide(0.3, "login", table, None) is Decision.REVIEW

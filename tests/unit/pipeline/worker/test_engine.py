@@ -15,6 +15,7 @@ from models.features.tokens import CAT_INDEX, NUM_INDEX
 from pipeline.worker.engine import Engine, Incoming, ProfileCache
 from pipeline.worker.readback import Emitted, dead_letter_key, read_from_ms
 from schemas import (
+    Channel,
     DeadLetter,
     DecodeLimits,
     Feedback,
@@ -384,3 +385,25 @@ def test_a_lost_alert_is_sent_again_only_for_an_event_that_comes_back() -> None:
     sent = Emitted(until={("t", 0): 9}, scores={"a", "b"}, missing_alerts={"a": b"score-a"})
     assert sent.alerts_for(["a", "b"]) == [(b"a", b"score-a")]
     assert sent.alerts_for(["b", "c"]) == []
+
+
+class FlatModel(LinearModel):
+    """Scores every event 0.3; transfers have their own, lower, review cut-off."""
+
+    thresholds: ClassVar = {
+        **LinearModel.thresholds,
+        "transaction/transfer": {"review": 0.2, "block": 0.9},
+    }
+
+    def score(self, cat: np.ndarray, num: np.ndarray, mask: np.ndarray):
+        n = len(cat)
+        return np.full(n, 0.3, dtype=np.float32), np.zeros(n, dtype=np.float32)
+
+
+def test_a_transaction_is_decided_with_its_channels_cut_offs_where_the_model_has_them() -> None:
+    pos = tx(1)
+    transfer = tx(2, minutes=1).model_copy(update={"channel": Channel.TRANSFER})
+    out = engine().score_batch([msg(pos, 0), msg(transfer, 1)], FlatModel(), {}, {}, {})
+    decisions = {s.event_id: s.decision for s in (decode(Score, v) for _, v in out.scores)}
+    assert decisions == {"tx-1": "allow", "tx-2": "review"}
+    assert [k for k, _ in out.alerts] == [b"tx-2"]
