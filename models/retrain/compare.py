@@ -29,6 +29,7 @@ class ScoredSet:
     event_types: np.ndarray
     scenarios: np.ndarray
     scores: dict[str, np.ndarray]  # "champion" / "challenger"
+    channels: np.ndarray | None = None  # a transaction's channel or None, for channel cuts
 
     @property
     def frauds(self) -> int:
@@ -58,10 +59,12 @@ def score_set(
         event_types=replayed.event_types[rows],
         scenarios=replayed.scenarios[rows],
         scores=scores,
+        channels=replayed.channels[rows],
     )
 
 
-def _thresholds(scorer: OnnxScorer) -> dict[str, Thresholds]:
+def thresholds_of(scorer: OnnxScorer) -> dict[str, Thresholds]:
+    """A loaded model's thresholds (key -> cut-offs) as manifest values."""
     return {t: Thresholds(**dict(cut)) for t, cut in scorer.thresholds.items()}
 
 
@@ -79,7 +82,7 @@ def model_metrics(
     scored: ScoredSet, role: str, scorer: OnnxScorer, champion_recall: float | None
 ) -> ModelMetrics:
     score = scored.scores[role]
-    alerted, _ = alert_rates(score, scored.event_types, _thresholds(scorer))
+    alerted, _ = alert_rates(score, scored.event_types, thresholds_of(scorer), scored.channels)
     frauds = scored.frauds
     recall = float(alerted[scored.y == 1].mean()) if frauds else math.nan
     one_class = frauds in (0, len(scored.y))

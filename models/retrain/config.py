@@ -10,6 +10,13 @@ from data_quality import GateConfig
 from models.baseline import BaselineParams
 from models.retrain.exceptions import RetrainError
 
+#: ``RetrainConfig.thresholds``: the champion's false-alarm share per channel
+#: (models.retrain.calibrate), or the challenger's own (a share of its validation events per
+#: event type, as a fresh model's)
+CHAMPION_FPR = "champion-fpr"
+OWN = "own"
+THRESHOLD_POLICIES = (CHAMPION_FPR, OWN)
+
 #: the sets a challenger is compared on (models.retrain.run)
 EVALUATION_SETS = ("recent", "regression")
 
@@ -144,6 +151,13 @@ class RetrainConfig:
     min_new_events: int = 1_000
     #: a set with fewer frauds than this is reported but not compared
     min_set_frauds: int = 5
+    #: the challenger's thresholds: CHAMPION_FPR (the champion's false-alarm share in each
+    #: channel of the recent window: the same review queues, the rule compares recall at
+    #: the same cost) or OWN
+    thresholds: str = CHAMPION_FPR
+    #: a channel where the champion raised fewer false alarms than this on the recent window
+    #: keeps the challenger's event-type cut-off (too few to measure a share)
+    calibration_min_false_alarms: int = 20
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -176,6 +190,16 @@ class RetrainConfig:
             raise RetrainError(
                 f"RetrainConfig.replay_fraud_weight must be > 0, got {self.replay_fraud_weight}"
             )
+        if self.thresholds not in THRESHOLD_POLICIES:
+            raise RetrainError(
+                f"RetrainConfig.thresholds must be one of {', '.join(THRESHOLD_POLICIES)}, "
+                f"got {self.thresholds!r}"
+            )
+        if self.calibration_min_false_alarms < 1:
+            raise RetrainError(
+                "RetrainConfig.calibration_min_false_alarms must be >= 1, "
+                f"got {self.calibration_min_false_alarms}"
+            )
         if self.false_positive_weight <= 0:
             raise RetrainError(
                 f"RetrainConfig.false_positive_weight must be > 0, got {self.false_positive_weight}"
@@ -194,6 +218,8 @@ class RetrainConfig:
             "regression_min_frauds": self.regression_min_frauds,
             "regression_max_fraud_share": self.regression_max_fraud_share,
             "min_new_events": self.min_new_events,
+            "thresholds": self.thresholds,
+            "calibration_min_false_alarms": self.calibration_min_false_alarms,
             "transformer": self.transformer.changes(),
             "rule": {
                 "max_ap_drop": self.rule.max_ap_drop,

@@ -129,6 +129,32 @@ def _bars(ax: Any, labels: list[str], old: list[float], new: list[float], title:
     ax.legend()
 
 
+def calibration_blocks(result: RetrainResult) -> list[Block]:
+    """The challenger's cut-offs per channel, set to the champion's false-alarm share."""
+
+    def cut(value: float | None) -> str:
+        return "own" if value is None else f"{value:.6g}"
+
+    return [
+        Heading("Thresholds per channel"),
+        Paragraph(
+            f"{result.challenger} is {result.trained} with, in each channel, the cut-offs "
+            "at which it raises as many false alarms on the recent window as the champion "
+            "did (`own`: too few to measure; the event type's cut-off applies)."
+        ),
+        Table(
+            ["key", "genuine events", "champion reviewed", "champion blocked", "review ≥",
+             "block ≥"],
+            [
+                [key, str(k["genuine"]), str(k["champion_reviewed"]),
+                 str(k["champion_blocked"]), cut(k["review"]), cut(k["block"])]
+                for key, k in result.calibration.items()
+            ],
+            {1, 2, 3, 4, 5},
+        ),
+    ]  # fmt: skip
+
+
 def report_blocks(result: RetrainResult, image: str | None) -> list[Block]:
     gate = result.gate
     blocks: list[Block] = [
@@ -140,7 +166,12 @@ def report_blocks(result: RetrainResult, image: str | None) -> list[Block]:
                 "reference window: "
                 + str(result.reference_dir or "none (drift and rate checks skipped)"),
                 f"champion: {result.champion}",
-                f"challenger: {result.challenger or 'not trained'}",
+                f"challenger: {result.challenger or 'not trained'}"
+                + (
+                    f" (thresholds per channel; as trained: {result.trained})"
+                    if result.trained
+                    else ""
+                ),
                 f"regression set: {result.regression_dir or 'n/a'}"
                 + (" (frozen by this run)" if result.regression_created else ""),
                 "seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
@@ -165,6 +196,8 @@ def report_blocks(result: RetrainResult, image: str | None) -> list[Block]:
             Heading("Training data"),
             Table(["what", "value"], [[k, str(v)] for k, v in result.data.items()], {1}),
         ]
+    if result.calibration:
+        blocks += calibration_blocks(result)
     if result.comparisons:
         blocks += [Heading("Champion vs challenger"), _metrics_table(result.comparisons)]
         ran = {c.name for c in result.decision.checks} if result.decision else set()

@@ -21,8 +21,9 @@ from data_quality import GateResult, run_gate
 from data_quality.report import plain
 from models.data import EventLog, load_event_log
 from models.registry import Registry
-from models.retrain.compare import compare, score_set
-from models.retrain.config import RetrainConfig
+from models.retrain.calibrate import champion_fpr_thresholds, register_calibrated
+from models.retrain.compare import ScoredSet, compare, score_set, thresholds_of
+from models.retrain.config import CHAMPION_FPR, RetrainConfig
 from models.retrain.data import (
     RegressionSet,
     regression_set,
@@ -56,6 +57,10 @@ class RetrainResult:
     reference_dir: Path | None
     started_at: datetime
     challenger: str | None = None
+    #: the challenger as trained, when ``challenger`` is it with calibrated thresholds
+    trained: str | None = None
+    #: threshold key -> what the champion alerted on the recent window, the cut-offs set
+    calibration: dict[str, Any] = field(default_factory=dict)
     decision: Decision | None = None
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
@@ -90,6 +95,8 @@ class RetrainResult:
             "reference_dir": str(self.reference_dir) if self.reference_dir else None,
             "champion": self.champion,
             "challenger": self.challenger,
+            "trained": self.trained,
+            "calibration": self.calibration,
             "started_at": self.started_at.isoformat(),
             "gate": {
                 "passed": self.gate.passed,
@@ -205,9 +212,17 @@ def retrain(
     seconds["train"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    result.comparisons = _compare(registry, champion, result.challenger, data.recent,
-                                  (data.recent_start, data.recent_end), regression,
-                                  config)  # fmt: skip
+    scorers = {
+        "champion": OnnxScorer.load(registry, champion),
+        "challenger": OnnxScorer.load(registry, result.challenger),
+    }
+    sets = _score_sets(scorers, data.recent, (data.recent_start, data.recent_end), regression,
+                       config)  # fmt: skip
+    if config.thresholds == CHAMPION_FPR:
+        result.trained = result.challenger
+        result.challenger = _calibrate(registry, result, sets[0], scorers, config)
+        scorers["challenger"] = OnnxScorer.load(registry, result.challenger)
+    result.comparisons = _compare(sets, scorers, config)
     result.decision = decide(result.comparisons, config.rule)
     seconds["evaluate"] = time.perf_counter() - tick
 
@@ -227,24 +242,50 @@ def retrain(
     return result
 
 
-def _compare(
-    registry: Registry,
-    champion: str,
-    challenger: str,
+def _score_sets(
+    scorers: dict[str, OnnxScorer],
     recent: EventLog,
     recent_window: tuple[float, float],
     regression: RegressionSet,
     config: RetrainConfig,
-) -> dict[str, Comparison]:
-    scorers = {
-        "champion": OnnxScorer.load(registry, champion),
-        "challenger": OnnxScorer.load(registry, challenger),
-    }
+) -> list[ScoredSet]:
+    """The recent window and the regression set, scored by both models."""
     delay = config.baseline.label_delay
-    sets = [
+    return [
         score_set("recent", recent, scorers, delay, *recent_window),
         score_set("regression", regression.log, scorers, delay),
     ]
+
+
+def _calibrate(
+    registry: Registry,
+    result: RetrainResult,
+    recent: ScoredSet,
+    scorers: dict[str, OnnxScorer],
+    config: RetrainConfig,
+) -> str:
+    """The challenger registered again with the champion's false-alarm share per channel."""
+    assert result.challenger is not None
+    thresholds, keys = champion_fpr_thresholds(
+        recent,
+        thresholds_of(scorers["champion"]),
+        thresholds_of(scorers["challenger"]),
+        config.calibration_min_false_alarms,
+    )
+    result.calibration = {key: k.to_dict() for key, k in keys.items()}
+    version = register_calibrated(registry, result.challenger, thresholds, keys)
+    log.info(
+        "challenger thresholds calibrated trained=%s calibrated=%s keys=%s",
+        result.challenger,
+        version,
+        ",".join(k for k, v in keys.items() if v.thresholds is not None) or "none",
+    )
+    return version
+
+
+def _compare(
+    sets: list[ScoredSet], scorers: dict[str, OnnxScorer], config: RetrainConfig
+) -> dict[str, Comparison]:
     comparisons = {}
     for scored in sets:
         if scored.frauds < config.min_set_frauds or scored.frauds == len(scored.y):

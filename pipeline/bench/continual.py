@@ -75,6 +75,8 @@ class ContinualConfig:
     replay_fraud_weight: float = RetrainConfig.replay_fraud_weight
     replay_all_frauds: bool = RetrainConfig.replay_all_frauds
     regression_min_frauds: int = RetrainConfig.regression_min_frauds
+    #: the challenger's thresholds: the champion's false-alarm share per channel, or its own
+    thresholds: str = RetrainConfig.thresholds
     #: secondary operating point: a fixed recall
     fixed_recall: float = 0.8
     #: rerun a retrain that the gate refused for drift and label rates only (see _retrain)
@@ -92,6 +94,7 @@ class ContinualConfig:
             replay_fraud_weight=self.replay_fraud_weight,
             replay_all_frauds=self.replay_all_frauds,
             regression_min_frauds=self.regression_min_frauds,
+            thresholds=self.thresholds,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,7 +197,8 @@ def run_continual(
         }
         period3 = score_models(world.until(end3), start3, scorers, delay,
                                config.world.segment(), progress)  # fmt: skip
-        report["period3"] = measure(period3, scorers, config.fixed_recall)
+        trained = dict(registry.manifest(result.trained).thresholds) if result.trained else None
+        report["period3"] = measure(period3, scorers, config.fixed_recall, trained)
         seconds["period3"] = time.perf_counter() - tick
         report["targets"] = targets(report["period3"], config.world.new_scenario.value)
     seconds["total"] = time.perf_counter() - wall
@@ -275,6 +279,8 @@ def _retrain_summary(result: RetrainResult, registry: Registry) -> dict[str, Any
         "gate_failed": list(result.gate.failed_checks),
         "challenger": result.challenger,
         "challenger_parent": parent,
+        "trained": result.trained,
+        "calibration": result.calibration,
         "data": result.data,
         "decision": None
         if result.decision is None
@@ -321,7 +327,8 @@ def _new_pattern(point: dict[str, Any], new_scenario: str, where: str) -> dict[s
 def targets(period3: dict[str, Any], new_scenario: str) -> list[dict[str, Any]]:
     """The issue's targets on period 3: the false-positive rate at equal recall, recall per
     scenario at equal alert rate (the same analyst workload); recall per scenario also at
-    equal false-positive rate and at each channel's (beside, not instead)."""
+    equal false-positive rate, at each channel's, and at the thresholds each model serves
+    with (beside, not instead)."""
     eq = period3["equal_recall"]
     drop = 1.0 - eq["challenger"]["fpr"] / eq["champion"]["fpr"] if eq["champion"]["fpr"] else None
     budget = period3["equal_alert_rate"]
@@ -341,4 +348,9 @@ def targets(period3: dict[str, Any], new_scenario: str) -> list[dict[str, Any]]:
         where = ", at each channel's false-positive rate"
         out.append(_new_pattern(period3["equal_fpr_per_channel"], new_scenario, where))
         out += _old_patterns(period3["equal_fpr_per_channel"], new_scenario, where)
+    if "own_thresholds" in period3:
+        # what the bank runs: the champion's cut-offs, and the challenger's from its retrain
+        where = ", at each model's own thresholds"
+        out.append(_new_pattern(period3["own_thresholds"], new_scenario, where))
+        out += _old_patterns(period3["own_thresholds"], new_scenario, where)
     return out

@@ -33,8 +33,9 @@ from sklearn.metrics import average_precision_score
 from models.data import EventLog, replay_log
 from models.evaluation import score_rows
 from models.evaluation.scenarios import scenario_recall
-from models.evaluation.thresholds import threshold_for_alert_rate
-from models.retrain.compare import ScoredSet, compare
+from models.evaluation.thresholds import event_cuts, threshold_for_alert_rate
+from models.manifest import Thresholds
+from models.retrain.compare import ScoredSet, compare, thresholds_of
 from models.serving import OnnxScorer
 
 Progress = Callable[[str, int, int], None]
@@ -89,6 +90,7 @@ def score_models(
         event_types=replayed.event_types[rows],
         scenarios=replayed.scenarios[rows],
         scores=scores,
+        channels=replayed.channels[rows],
     )
     return ScoredPeriod3(scored, inside.astype(bool), channel.astype(object))
 
@@ -164,11 +166,20 @@ def at_channel_fprs(period: ScoredPeriod3, role: str, fprs: dict[str, float]) ->
     return operating_point(period, role, cut, shown=cuts)
 
 
+def review_cuts(scored: ScoredSet, scorer: OnnxScorer) -> np.ndarray:
+    """Per event: the model's review cut-off for it, as the worker decides."""
+    return event_cuts(scored.event_types, thresholds_of(scorer), scored.channels)[0]
+
+
 def measure(
-    period: ScoredPeriod3, scorers: dict[str, OnnxScorer], fixed_recall: float
+    period: ScoredPeriod3,
+    scorers: dict[str, OnnxScorer],
+    fixed_recall: float,
+    trained: dict[str, Thresholds] | None = None,
 ) -> dict[str, Any]:
     """Both models at the champion's recall, at the champion's alert rate and false-positive
-    rate there, and at ``fixed_recall``."""
+    rate there, at ``fixed_recall`` and at their own thresholds; ``trained``: the
+    challenger's cut-offs before the retrain set them per channel (measured beside)."""
     s = period.scored
     own = compare(s, scorers)  # each model at its own review thresholds
     target = own.champion.recall
@@ -185,6 +196,11 @@ def measure(
         "at_own_thresholds": {
             "champion": own.champion.to_dict(),
             "challenger": own.challenger.to_dict(),
+        },
+        # what the bank runs: each model's review cut-offs (per channel where it has them)
+        "own_thresholds": {
+            role: operating_point(period, role, review_cuts(s, scorers[role]), shown="own")
+            for role in s.scores
         },
         "equal_recall": {"recall": target, **at_recall},
         "equal_alert_rate": {
@@ -213,6 +229,11 @@ def measure(
             },
         },
     }
+    if trained is not None:
+        cut = event_cuts(s.event_types, trained, s.channels)[0]
+        body["own_thresholds"]["challenger_as_trained"] = operating_point(
+            period, "challenger", cut, shown="as trained"
+        )
     if period.channel is not None:
         # the same false-alarm cost in every channel: no channel pays for another's alerts
         fprs = channel_fprs(period, "champion", at_recall["champion"]["cut"])

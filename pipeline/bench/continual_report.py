@@ -56,7 +56,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         f"- {r['headline']}",
         f"- gate passed: {r['gate_passed']} ({r['gate_evaluated']} expectations); "
-        f"challenger {r['challenger']} (parent {r['challenger_parent']})",
+        f"challenger {r['challenger']} (parent {r['challenger_parent']})"
+        + (f", thresholds per channel set on {r['trained']}" if r.get("trained") else ""),
         f"- data: {r['data']}",
     ]
     p3 = report.get("period3")
@@ -104,6 +105,28 @@ def markdown(report: dict[str, Any]) -> str:
                 per_channel,
                 (("recall", "recall"), ("alert_rate", "alert rate"), ("fpr", "FPR")),
             )
+        own = p3.get("own_thresholds")
+        if own is not None:
+            lines += _point_table(
+                "each model's own thresholds (what the bank runs: the champion's, and the "
+                "challenger's from its retrain)",
+                own,
+                (("recall", "recall"), ("alert_rate", "alert rate"), ("fpr", "FPR"),
+                 ("fpr_segment", "FPR, shifted segment"), ("fpr_elsewhere", "FPR, elsewhere")),
+            )  # fmt: skip
+            as_trained = own.get("challenger_as_trained")
+            if as_trained is not None:
+                recalls = ", ".join(
+                    f"{name} {_pct(v['recall'], 1)}"
+                    for name, v in sorted(as_trained["scenarios"].items())
+                )
+                lines += [
+                    "",
+                    "The challenger at the cut-offs it was trained with (before the retrain set "
+                    f"them per channel): recall {_pct(as_trained['recall'], 1)}, alert rate "
+                    f"{_pct(as_trained['alert_rate'], 3)}, FPR {_pct(as_trained['fpr'], 3)}; "
+                    f"per scenario: {recalls}.",
+                ]
         lines += ["", "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         for t in report["targets"]:
             measured = t["measured"]

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.baseline import BaselineParams
-from models.retrain import RetrainConfig
+from models.retrain import THRESHOLD_POLICIES, RetrainConfig
 from pipeline.bench import (
     Distribution,
     E2EConfig,
@@ -227,6 +227,12 @@ def continual(
         min=0,
         help="retrain: frauds of each type the regression set should hold (0: hashed share only)",
     ),
+    thresholds: str = typer.Option(
+        RetrainConfig.thresholds,
+        "--thresholds",
+        help="retrain: the challenger's cut-offs, champion-fpr (the champion's false-alarm "
+        "share per channel) or own",
+    ),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for training"),
     out: Path | None = typer.Option(
         None, "--out", help="run folder [default: <home>/bench/continual-<timestamp>]"
@@ -239,6 +245,10 @@ def continual(
         )
     if shift not in SHIFTS:
         raise typer.BadParameter(f"choose one of {', '.join(SHIFTS)}", param_hint="--shift")
+    if thresholds not in THRESHOLD_POLICIES:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(THRESHOLD_POLICIES)}", param_hint="--thresholds"
+        )
     settings = settings_of(ctx)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     folder = out or settings.home / "bench" / f"continual-{stamp}"
@@ -252,6 +262,7 @@ def continual(
         replay_fraud_weight=replay_fraud_weight,
         replay_all_frauds=replay_all_frauds,
         regression_min_frauds=regression_min_frauds,
+        thresholds=thresholds,
     )
     console.rule("[bold]fraudstream bench continual")
     with stage_progress(console) as bars:

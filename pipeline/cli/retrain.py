@@ -15,6 +15,7 @@ from rich.table import Table
 from data_quality import GateConfig
 from models.registry import Registry
 from models.retrain import (
+    THRESHOLD_POLICIES,
     Outcome,
     PromotionRule,
     RetrainConfig,
@@ -123,6 +124,12 @@ def retrain_command(
         show_default=False,
     ),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for training"),
+    thresholds: str = typer.Option(
+        RetrainConfig.thresholds,
+        "--thresholds",
+        help="the challenger's cut-offs: champion-fpr (per channel, the champion's share of "
+        "false alarms on the recent window) or own (a share of its validation events)",
+    ),
     max_ap_drop: float = typer.Option(
         PromotionRule.max_ap_drop,
         "--max-ap-drop",
@@ -177,6 +184,10 @@ def retrain_command(
         )
     except FraudstreamError as err:
         raise typer.BadParameter(str(err)) from err
+    if thresholds not in THRESHOLD_POLICIES:
+        raise typer.BadParameter(
+            f"--thresholds {thresholds!r}: choose {' or '.join(THRESHOLD_POLICIES)}"
+        )
 
     def once() -> RetrainResult:
         now = datetime.now(UTC)
@@ -197,6 +208,7 @@ def retrain_command(
             replay_all_frauds=replay_all_frauds,
             regression_min_frauds=regression_min_frauds,
             label_maturity_days=label_maturity_days,
+            thresholds=thresholds,
             rule=rule,
         )
         with console.status("[bold]retraining[/] on " + str(data_dir)):

@@ -88,6 +88,11 @@ def test_retrain_ran_the_gate_and_made_a_challenger_of_the_champion(
     assert registry.manifest(r["challenger"]).parent_version == report["champion"]
     saved = json.loads((Path(r["out_dir"]) / "retrain.json").read_text())
     assert saved["challenger"] == r["challenger"] and saved["gate"]["passed"]
+    # served with the champion's false-alarm share per channel: the trained model, new cuts
+    assert r["trained"] is not None and r["trained"] != r["challenger"]
+    served = registry.manifest(r["challenger"])
+    assert served.params["thresholds_from"]["version"] == r["trained"]
+    assert any(v["review"] is not None for v in r["calibration"].values())
 
 
 def test_challenger_has_fewer_false_positives_and_catches_the_new_pattern(
@@ -103,9 +108,9 @@ def test_challenger_has_fewer_false_positives_and_catches_the_new_pattern(
     targets = {t["name"]: t for t in report["targets"]}
     assert targets["false-positive rate at equal recall down"]["met"]
     assert targets[f"recall on the new pattern ({NEW}) up"]["met"]
-    # one per old scenario at equal alert rate, at equal FPR and at each channel's FPR; the
-    # new pattern at each channel's FPR
-    assert len(targets) == 2 + 5 + 5 + 1 + 5
+    # one per old scenario at equal alert rate, at equal FPR, at each channel's FPR and at
+    # each model's own thresholds; the new pattern at the last two as well
+    assert len(targets) == 2 + 5 + 5 + 1 + 5 + 1 + 5
     per_channel = report["period3"]["equal_fpr_per_channel"]
     assert {"pos", "ecom", "transfer", "login"} <= set(per_channel["fpr"])
     for role in ("champion", "challenger"):
@@ -113,4 +118,6 @@ def test_challenger_has_fewer_false_positives_and_catches_the_new_pattern(
     page = (out / REPORT_MD).read_text()
     assert "Period 3 at equal recall" in page and NEW in page
     assert "Period 3 at each channel's false-positive rate" in page
+    assert "Period 3 at each model's own thresholds" in page
+    assert "challenger_as_trained" in report["period3"]["own_thresholds"]
     assert json.loads((out / REPORT_JSON).read_text())["targets"] == report["targets"]

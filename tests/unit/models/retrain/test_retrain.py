@@ -13,9 +13,12 @@ from models.retrain import Outcome, PromotionRule, RetrainConfig, RetrainResult,
 from tests.unit.data_quality.datasets import CORRUPTIONS, copy_of
 from tests.unit.models.retrain.conftest import FAST, Champion, tree_digest
 
-#: the batches are small (a handful of frauds per scenario in the regression set): the
-#: per-scenario checks run on any number of frauds here, not on the default minimum
-CONFIG = RetrainConfig(baseline=FAST, rule=PromotionRule(min_scenario_frauds=1))
+#: the batches are small (a handful of frauds per scenario in the regression set, a few
+#: false alarms per channel in the recent window): the per-scenario checks and the
+#: thresholds per channel work from any number here, not from the default minimum
+CONFIG = RetrainConfig(
+    baseline=FAST, rule=PromotionRule(min_scenario_frauds=1), calibration_min_false_alarms=1
+)
 #: a rule any challenger passes, and one none can (nothing is comparable)
 LENIENT = PromotionRule(max_ap_drop=1.0, fpr_sets=(), max_scenario_recall_drop=1.0)
 
@@ -99,6 +102,36 @@ def test_clean_batch_registers_a_challenger_decided_by_the_rule(
     for name in ("report.md", "report.html", "champion_vs_challenger.png", "retrain.json"):
         assert (home / "out" / name).is_file()
     assert "Recall per scenario" in (home / "out" / "report.md").read_text()
+
+
+def test_the_challenger_serves_with_the_champions_false_alarm_share_per_channel(
+    clean_run: tuple[RetrainResult, Registry, Path], champion: Champion
+) -> None:
+    result, registry, home = clean_run
+    assert result.trained is not None and result.challenger is not None
+    assert registry.versions() == [champion.version, result.trained, result.challenger]
+    served = registry.manifest(result.challenger)
+    assert served.params["thresholds_from"]["version"] == result.trained
+    set_keys = {k for k, v in result.calibration.items() if v["review"] is not None}
+    assert "transaction" in set_keys and any("/" in k for k in set_keys)
+    for key in set_keys:
+        assert served.thresholds[key].review == result.calibration[key]["review"]
+    # the same weights: only the cut-offs differ from the model as trained
+    assert served.sha256 == registry.manifest(result.trained).sha256
+    saved = json.loads((home / "out" / "retrain.json").read_text())
+    assert saved["trained"] == result.trained and saved["calibration"] == result.calibration
+    report = (home / "out" / "report.md").read_text()
+    assert "Thresholds per channel" in report and "| transaction/pos |" in report
+
+
+def test_own_thresholds_leave_the_challenger_as_trained(
+    new_batch: Path, champion: Champion, tmp_path: Path
+) -> None:
+    registry = champion.registry_copy(tmp_path / "registry")
+    result = _run(new_batch, registry, tmp_path, replace(CONFIG, thresholds="own"), promote=False)
+    assert result.trained is None and result.calibration == {}
+    assert registry.versions() == [champion.version, result.challenger]
+    assert set(registry.manifest(result.challenger).thresholds) == {"transaction", "login"}
 
 
 def test_regression_set_is_frozen_once_and_never_trained_on(

@@ -3,6 +3,7 @@ store layout, operating points, targets and the gate acknowledgement."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import polars as pl
 import pytest
 
 from models.evaluation.thresholds import threshold_for_alert_rate
+from models.manifest import Thresholds
 from models.retrain import RetrainConfig
 from models.retrain.compare import ScoredSet
 from pipeline.bench.continual import ContinualConfig, result_gate_changes, targets
@@ -193,6 +195,14 @@ def test_targets_are_met_or_not_from_the_measured_figures() -> None:
     assert got["recall on b within 2 points, at each channel's false-positive rate"]["met"]
     assert got["recall on the new pattern (new) up, at each channel's false-positive rate"]["met"]
     assert not got["recall on b within 2 points"]["met"]
+    # and at the thresholds each model serves with
+    p3["own_thresholds"] = {
+        "champion": {"scenarios": {"new": {"recall": 0.3}, "b": {"recall": 0.8}}},
+        "challenger": {"scenarios": {"new": {"recall": 0.2}, "b": {"recall": 0.85}}},
+    }
+    got = {t["name"]: t for t in targets(p3, "new")}
+    assert got["recall on b within 2 points, at each model's own thresholds"]["met"]
+    assert not got["recall on the new pattern (new) up, at each model's own thresholds"]["met"]
 
 
 def test_each_channel_keeps_its_false_alarm_rate_and_the_old_pattern_its_alerts() -> None:
@@ -253,6 +263,23 @@ def test_measure_compares_both_models_at_the_champions_recall() -> None:
     # the challenger ranks its frauds above its genuine events: more recall at that cost
     assert same_fpr["challenger"]["recall"] >= same_fpr["champion"]["recall"]
 
+    # at its own thresholds: a channel's cut-off where the model has one, its type's else
+    challenger_scorer = Fake()
+    challenger_scorer.thresholds["transaction/ecom"] = {"review": 0.1, "block": 0.95}
+    channels = np.array(["pos", "ecom"] * 5, dtype=object)
+    with_channels = replace(period, scored=replace(period.scored, channels=channels))
+    trained = {t: Thresholds(review=0.5, block=0.95) for t in ("transaction", "login")}
+    scorers = {"champion": Fake(), "challenger": challenger_scorer}
+    own = measure(with_channels, scorers, 0.75, trained)["own_thresholds"]  # type: ignore[arg-type]
+    assert own["champion"]["recall"] == 0.5  # 0.9 and 0.6 of the frauds 0.9, 0.6, 0.3, 0.1
+    assert own["champion"]["false_positives"] == 2  # 0.8 and 0.7
+    # pos at 0.5: the frauds 0.9 and 0.7 (not the genuine 0.2); ecom at 0.1: every event
+    assert own["challenger"]["recall"] == 1.0
+    assert own["challenger"]["false_positives"] == 3
+    # beside: the challenger at the cut-offs it was trained with (0.5 for every transaction)
+    assert own["challenger_as_trained"]["recall"] == 0.75
+    assert own["challenger_as_trained"]["false_positives"] == 0
+
 
 def test_gate_acknowledgement_widens_only_what_failed() -> None:
     only_rates = result_gate_changes(["rates.fraud_share", "rates.labelled_share"])
@@ -284,6 +311,7 @@ def test_the_learners_levers_reach_the_retrain_and_default_to_its_own() -> None:
         replay_fraud_weight=2.0,
         replay_all_frauds=not RetrainConfig.replay_all_frauds,
         regression_min_frauds=RetrainConfig.regression_min_frauds + 50,
+        thresholds="own",
     ).retrain_config()
     assert (levers.false_positive_weight, levers.replay_share, levers.replay_fraud_weight) == (
         3.0,
@@ -292,3 +320,4 @@ def test_the_learners_levers_reach_the_retrain_and_default_to_its_own() -> None:
     )
     assert levers.replay_all_frauds is not RetrainConfig.replay_all_frauds
     assert levers.regression_min_frauds == RetrainConfig.regression_min_frauds + 50
+    assert levers.thresholds == "own" != RetrainConfig.thresholds

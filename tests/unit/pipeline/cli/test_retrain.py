@@ -79,15 +79,30 @@ def test_clean_batch_from_the_store_default_writes_a_report(
     )
     assert result.exit_code == 0, result.output
     registry = Registry(home / "registry")
-    assert len(registry.versions()) == 2
-    challenger = registry.versions()[-1]
+    # the champion, the challenger as trained, and it with the champion's false-alarm shares
+    assert len(registry.versions()) == 3
+    trained, challenger = registry.versions()[1:]
     assert registry.manifest(challenger).parent_version == champion.version
+    assert registry.manifest(challenger).params["thresholds_from"]["version"] == trained
     (run_dir,) = (home / "retrain").iterdir()
     saved = json.loads((run_dir / "retrain.json").read_text())
-    assert saved["challenger"] == challenger
+    assert saved["challenger"] == challenger and saved["trained"] == trained
     assert saved["outcome"] in ("promoted", "kept")
     assert registry.current() == (
         challenger if saved["outcome"] == "promoted" else champion.version
     )
     assert (run_dir / "report.html").is_file()
     assert (home / "regression" / "regression.json").is_file()
+
+
+def test_an_unknown_threshold_policy_is_refused_before_anything_runs(
+    cli: typer.Typer, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["retrain", "--no-publish", "--thresholds", "lowest"],
+        env={"FRAUDSTREAM_HOME": str(tmp_path / "home")},
+    )
+    assert result.exit_code == 2
+    assert "champion-fpr or own" in result.output
+    assert not (tmp_path / "home" / "retrain").exists()

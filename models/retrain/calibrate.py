@@ -1,0 +1,160 @@
+"""A challenger's thresholds set to the champion's false-alarm rate, channel by channel.
+
+A fresh model's thresholds alert a fixed share of each event type's validation events. Kept
+for a challenger, that budget is shared by all channels of a type: when the challenger has
+learnt a new pattern in one channel (scams by transfer, say) its alerts move there from the
+others (card-present payments), and the old patterns of those channels lose recall even
+where the challenger ranks them as well as the champion. Each review queue also changes
+size at promotion.
+
+Here the challenger instead gets, in every channel (a transaction's channel; the event type
+of an event without one) with enough of the champion's false alarms on the recent window to
+measure, the cut-offs at which it alerts the same share of that channel's genuine events as
+the champion does there: review and block apart. Its event-type thresholds, used for a
+channel without its own, are set the same way over all events of the type. Where the
+champion's false alarms are too few to measure, the challenger keeps its own cut-offs. The
+promotion rule then compares both models at the same false-alarm cost per channel.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.card import CARD_FILE
+from models.evaluation.thresholds import event_cuts, threshold_for_alert_rate
+from models.manifest import Thresholds, threshold_key
+from models.registry import Registry
+from models.retrain.compare import ScoredSet
+from models.retrain.config import CHAMPION_FPR
+
+
+@dataclass(frozen=True)
+class KeyCalibration:
+    """One threshold key: what the champion did on the recent window, the challenger's cuts."""
+
+    genuine: int
+    champion_reviewed: int  # genuine events at or above the champion's review cut-off
+    champion_blocked: int
+    thresholds: Thresholds | None  # None: too few false alarms, the challenger's own kept
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "genuine": self.genuine,
+            "champion_reviewed": self.champion_reviewed,
+            "champion_blocked": self.champion_blocked,
+            "review": None if self.thresholds is None else self.thresholds.review,
+            "block": None if self.thresholds is None else self.thresholds.block,
+        }
+
+
+def _cut_for_count(scores: np.ndarray, count: int) -> float:
+    """The lowest cut-off at which at most ``count`` of ``scores`` are at or above it."""
+    # half an event over the count: the rate times the length floors back to ``count``
+    return threshold_for_alert_rate(scores, (count + 0.5) / len(scores))
+
+
+def groups(scored: ScoredSet) -> dict[str, np.ndarray]:
+    """Threshold key -> the events it covers: each event type, and each channel of one."""
+    types = np.asarray(scored.event_types, dtype=object)
+    out = {str(t): types == t for t in sorted(set(types.tolist()), key=str)}
+    if scored.channels is not None:
+        keys = np.array(
+            [threshold_key(t, c) if c else "" for t, c in zip(types, scored.channels, strict=True)],
+            dtype=object,
+        )
+        for key in sorted(set(keys.tolist()) - {""}):
+            out[key] = keys == key
+    return out
+
+
+def champion_fpr_thresholds(
+    scored: ScoredSet,
+    champion: Mapping[str, Thresholds],
+    challenger: Mapping[str, Thresholds],
+    min_false_alarms: int,
+) -> tuple[dict[str, Thresholds], dict[str, KeyCalibration]]:
+    """The challenger's thresholds with each key's false-alarm share set to the champion's on
+    ``scored`` (both models' scores), and what was measured per key.
+
+    A key is set when the champion alerted at least ``min_false_alarms`` of its genuine events
+    for review (fewer give too coarse a share); its block cut-off then matches the champion's
+    block share, never below the review cut-off.
+    """
+    genuine = scored.y == 0
+    review, block = event_cuts(scored.event_types, dict(champion), scored.channels)
+    old = scored.scores["champion"]
+    new = scored.scores["challenger"]
+    result = dict(challenger)
+    report: dict[str, KeyCalibration] = {}
+    for key, inside in groups(scored).items():
+        mask = inside & genuine
+        reviewed = int((old[mask] >= review[mask]).sum())
+        blocked = int((old[mask] >= block[mask]).sum())
+        cut = None
+        if reviewed >= min_false_alarms:
+            scores = new[mask]
+            at_review = _cut_for_count(scores, reviewed)
+            at_block = max(at_review, _cut_for_count(scores, blocked))
+            cut = Thresholds(review=at_review, block=at_block)
+            result[key] = cut
+        report[key] = KeyCalibration(int(mask.sum()), reviewed, blocked, cut)
+    return result, report
+
+
+def _card_section(source: str, keys: Mapping[str, KeyCalibration]) -> str:
+    lines = [
+        "## Thresholds set to the champion's false-alarm share per channel",
+        "",
+        f"Weights and scores as {source}; the cut-offs below replace its own where set.",
+        "",
+        "| key | genuine events | champion reviewed | champion blocked | review ≥ | block ≥ |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, k in keys.items():
+        cuts = (
+            "own | own"
+            if k.thresholds is None
+            else f"{k.thresholds.review:.6g} | {k.thresholds.block:.6g}"
+        )
+        lines.append(
+            f"| {key} | {k.genuine} | {k.champion_reviewed} | {k.champion_blocked} | {cuts} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def register_calibrated(
+    registry: Registry,
+    version: str,
+    thresholds: Mapping[str, Thresholds],
+    keys: Mapping[str, KeyCalibration],
+) -> str:
+    """Register ``version``'s files again with ``thresholds``: a new version (registered
+    versions never change), whose manifest names the one it was calibrated from."""
+    manifest = registry.manifest(version)
+    params = {
+        **manifest.params,
+        "thresholds_from": {
+            "version": version,
+            "policy": CHAMPION_FPR,
+            "keys": {key: k.to_dict() for key, k in keys.items()},
+        },
+    }
+    calibrated = manifest.model_copy(
+        update={"thresholds": dict(thresholds), "params": params, "created_at": datetime.now(UTC)}
+    )
+    with tempfile.TemporaryDirectory(prefix="fraudstream-calibrated-") as scratch:
+        build = Path(scratch) / "build"
+        shutil.copytree(registry.path(version), build)
+        card = build / CARD_FILE
+        if card.is_file():
+            text = card.read_text(encoding="utf-8").rstrip("\n")
+            card.write_text(text + "\n\n" + _card_section(version, keys), encoding="utf-8")
+        return registry.register(build, calibrated)
