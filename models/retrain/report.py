@@ -140,14 +140,15 @@ def calibration_blocks(result: RetrainResult) -> list[Block]:
         Paragraph(
             f"{result.challenger} is {result.trained} with, in each channel, the cut-offs "
             "at which it raises as many false alarms on the recent window as the champion "
-            "did (`own`: too few to measure; the event type's cut-off applies)."
+            "did, at most the share of the champion's alert budget (`own`: too few to "
+            "measure; the event type's cut-off applies)."
         ),
         Table(
-            ["key", "genuine events", "champion reviewed", "champion blocked", "review ≥",
-             "block ≥"],
+            ["key", "genuine events", "champion reviewed / blocked",
+             "challenger reviews / blocks", "review ≥", "block ≥"],
             [
-                [key, str(k["genuine"]), str(k["champion_reviewed"]),
-                 str(k["champion_blocked"]), cut(k["review"]), cut(k["block"])]
+                [key, str(k["genuine"]), f"{k['champion_reviewed']} / {k['champion_blocked']}",
+                 f"{k['reviewed']} / {k['blocked']}", cut(k["review"]), cut(k["block"])]
                 for key, k in result.calibration.items()
             ],
             {1, 2, 3, 4, 5},

@@ -1,9 +1,11 @@
 """``retrain``: data gate -> challenger from the champion -> compare -> promote or keep.
 
 Bad data never trains: a failed gate returns a refused result and leaves the registry as it
-was. A challenger is always registered (for inspection) once trained; only the promotion
-rule moves ``current``. Telling the workers (Kafka) is the caller's job, so this package
-stays free of the pipeline.
+was. A challenger is always registered (for inspection) once trained; by default it is
+registered a second time with the champion's false-alarm share per channel as its
+cut-offs (``models.retrain.calibrate``), and that version is the one compared and maybe
+promoted. Only the promotion rule moves ``current``. Telling the workers (Kafka) is the
+caller's job, so this package stays free of the pipeline.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from data_quality import GateResult, run_gate
 from data_quality.report import plain
 from models.data import EventLog, load_event_log
+from models.evaluation.thresholds import DEFAULT_BLOCK_RATE, DEFAULT_REVIEW_RATE
 from models.registry import Registry
 from models.retrain.calibrate import champion_fpr_thresholds, register_calibrated
 from models.retrain.compare import ScoredSet, compare, score_set, thresholds_of
@@ -266,11 +269,17 @@ def _calibrate(
 ) -> str:
     """The challenger registered again with the champion's false-alarm share per channel."""
     assert result.challenger is not None
+    params = registry.manifest(result.champion).params
+    budget = (
+        float(params.get("review_rate", DEFAULT_REVIEW_RATE)),
+        float(params.get("block_rate", DEFAULT_BLOCK_RATE)),
+    )
     thresholds, keys = champion_fpr_thresholds(
         recent,
         thresholds_of(scorers["champion"]),
         thresholds_of(scorers["challenger"]),
         config.calibration_min_false_alarms,
+        budget,
     )
     result.calibration = {key: k.to_dict() for key, k in keys.items()}
     version = register_calibrated(registry, result.challenger, thresholds, keys)

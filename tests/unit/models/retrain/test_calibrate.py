@@ -120,3 +120,19 @@ def test_the_calibrated_challenger_is_a_new_version_naming_the_trained_one(
     assert registry.manifest(trained).thresholds == CHAMPION  # registered versions never change
     card = (registry.path(version) / CARD_FILE).read_text()
     assert card.startswith("# fraudstream model") and "| transaction/pos |" in card
+
+
+def test_false_alarms_the_champion_raised_beyond_its_budget_are_not_passed_on() -> None:
+    """Drift made the champion flag a tenth of the logins; its thresholds were chosen for 1 %."""
+    scored = scored_set(2)
+    drifted = {**CHAMPION, "login": Thresholds(review=0.9, block=0.99)}
+    table, keys = champion_fpr_thresholds(scored, drifted, CHAMPION, 10, budget=(0.01, 0.002))
+    login = keys["login"]
+    genuine_logins = int(((scored.event_types == "login") & (scored.y == 0)).sum())
+    assert login.champion_reviewed > 0.08 * genuine_logins  # what the champion did
+    assert login.reviewed == genuine_logins // 100  # what the challenger may
+    assert login.blocked == min(login.champion_blocked, int(0.002 * genuine_logins))
+    assert false_alarms(scored, "challenger", table)["login"] == login.reviewed
+    # under the budget, a channel keeps the champion's own share
+    pos = keys["transaction/pos"]
+    assert pos.reviewed == pos.champion_reviewed
