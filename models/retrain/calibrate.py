@@ -7,17 +7,20 @@ others (card-present payments), and the old patterns of those channels lose reca
 where the challenger ranks them as well as the champion. Each review queue also changes
 size at promotion.
 
-Here the challenger instead gets, in every channel (a transaction's channel; the event type
-of an event without one) with enough of the champion's false alarms on the recent window to
-measure, the cut-offs at which it alerts the same share of that channel's genuine events as
-the champion does there: review and block apart. The share is capped at the alert budget
-the champion's thresholds were chosen for (1 % review, 0.2 % block by default): the drift
-a retrain answers often made the champion raise far more false alarms somewhere (logins
-from hosting networks: 2.7-5.4 % of genuine logins in `bench continual`, docs/CONTINUAL.md),
-and the challenger should not inherit those. Its event-type thresholds, used for a
-channel without its own, are set the same way over all events of the type. Where the
-false alarms are too few to measure, the challenger keeps its own cut-offs. The promotion
-rule then compares both models at the same false-alarm cost per channel.
+Here the challenger instead gets, in every channel of an event type (``transaction/pos``)
+with enough of the champion's false alarms on the recent window to measure, the cut-offs
+at which it alerts the same share of that channel's genuine events as the champion does
+there: review and block apart. The share is capped at the alert budget the champion's
+thresholds were chosen for (1 % review, 0.2 % block by default): drift often made the
+champion raise far more false alarms somewhere, and the challenger should not inherit
+those. Each event type keeps the challenger's own cut-offs (its alert budget on the newest
+validation data; they decide the type's other channels and events without a channel) under
+the default policy, ``channel-fpr``; ``champion-fpr`` sets them the same way as the
+channels, over all events of the type. On `bench continual` the latter spent the capped
+budget on false alarms the challenger had learnt to avoid (logins from hosting networks,
+2.7-5.4 % of genuine logins for the champion) and lost old patterns with the transformer
+(docs/CONTINUAL.md). The promotion rule compares both models at the cut-offs they would
+serve with.
 """
 
 from __future__ import annotations
@@ -70,10 +73,13 @@ def _cut_for_count(scores: np.ndarray, count: int) -> float:
     return threshold_for_alert_rate(scores, (count + 0.5) / len(scores))
 
 
-def groups(scored: ScoredSet) -> dict[str, np.ndarray]:
-    """Threshold key -> the events it covers: each event type, and each channel of one."""
+def groups(scored: ScoredSet, event_types: bool = True) -> dict[str, np.ndarray]:
+    """Threshold key -> the events it covers: each channel of an event type, and each event
+    type too when ``event_types``."""
     types = np.asarray(scored.event_types, dtype=object)
-    out = {str(t): types == t for t in sorted(set(types.tolist()), key=str)}
+    out = {}
+    if event_types:
+        out = {str(t): types == t for t in sorted(set(types.tolist()), key=str)}
     if scored.channels is not None:
         keys = np.array(
             [threshold_key(t, c) if c else "" for t, c in zip(types, scored.channels, strict=True)],
@@ -90,6 +96,7 @@ def champion_fpr_thresholds(
     challenger: Mapping[str, Thresholds],
     min_false_alarms: int,
     budget: tuple[float, float] = (1.0, 1.0),
+    event_types: bool = True,
 ) -> tuple[dict[str, Thresholds], dict[str, KeyCalibration]]:
     """The challenger's thresholds with each key's false-alarm share set to the champion's on
     ``scored`` (both models' scores), and what was measured per key.
@@ -97,7 +104,9 @@ def champion_fpr_thresholds(
     ``budget`` (review, block) caps the shares: a champion that drift made alert more than
     its thresholds were chosen for (their alert budget) does not pass the excess on. A key
     is set when its review share holds at least ``min_false_alarms`` genuine events (fewer
-    give too coarse a share); its block cut-off is never below the review cut-off.
+    give too coarse a share); its block cut-off is never below the review cut-off. Without
+    ``event_types`` only channels are set: each event type keeps the challenger's own
+    cut-offs (its alert budget on the newest validation data), used by its other channels.
     """
     genuine = scored.y == 0
     review, block = event_cuts(scored.event_types, dict(champion), scored.channels)
@@ -105,7 +114,7 @@ def champion_fpr_thresholds(
     new = scored.scores["challenger"]
     result = dict(challenger)
     report: dict[str, KeyCalibration] = {}
-    for key, inside in groups(scored).items():
+    for key, inside in groups(scored, event_types).items():
         mask = inside & genuine
         n = int(mask.sum())
         champion_reviewed = int((old[mask] >= review[mask]).sum())
@@ -152,6 +161,7 @@ def register_calibrated(
     version: str,
     thresholds: Mapping[str, Thresholds],
     keys: Mapping[str, KeyCalibration],
+    policy: str = CHAMPION_FPR,
 ) -> str:
     """Register ``version``'s files again with ``thresholds``: a new version (registered
     versions never change), whose manifest names the one it was calibrated from."""
@@ -160,7 +170,7 @@ def register_calibrated(
         **manifest.params,
         "thresholds_from": {
             "version": version,
-            "policy": CHAMPION_FPR,
+            "policy": policy,
             "keys": {key: k.to_dict() for key, k in keys.items()},
         },
     }

@@ -10,12 +10,15 @@ from data_quality import GateConfig
 from models.baseline import BaselineParams
 from models.retrain.exceptions import RetrainError
 
-#: ``RetrainConfig.thresholds``: the champion's false-alarm share per channel
-#: (models.retrain.calibrate), or the challenger's own (a share of its validation events per
-#: event type, as a fresh model's)
+#: ``RetrainConfig.thresholds`` (models.retrain.calibrate): CHANNEL_FPR, the champion's
+#: false-alarm share in each channel, the challenger's own cut-offs per event type (for its
+#: other channels); CHAMPION_FPR, the champion's share per event type as well; OWN, the
+#: challenger's own cut-offs only (a share of its validation events per event type, as a
+#: fresh model's)
+CHANNEL_FPR = "channel-fpr"
 CHAMPION_FPR = "champion-fpr"
 OWN = "own"
-THRESHOLD_POLICIES = (CHAMPION_FPR, OWN)
+THRESHOLD_POLICIES = (CHANNEL_FPR, CHAMPION_FPR, OWN)
 
 #: the sets a challenger is compared on (models.retrain.run)
 EVALUATION_SETS = ("recent", "regression")
@@ -151,10 +154,10 @@ class RetrainConfig:
     min_new_events: int = 1_000
     #: a set with fewer frauds than this is reported but not compared
     min_set_frauds: int = 5
-    #: the challenger's thresholds: CHAMPION_FPR (the champion's false-alarm share in each
-    #: channel of the recent window: the same review queues, the rule compares recall at
-    #: the same cost) or OWN
-    thresholds: str = CHAMPION_FPR
+    #: the challenger's thresholds (THRESHOLD_POLICIES above): with CHANNEL_FPR a new pattern
+    #: in one channel cannot take another channel's alerts, and the rule compares both
+    #: models at the same false-alarm cost there (docs/CONTINUAL.md)
+    thresholds: str = CHANNEL_FPR
     #: a channel where the champion raised fewer false alarms than this on the recent window
     #: keeps the challenger's event-type cut-off (too few to measure a share)
     calibration_min_false_alarms: int = 20

@@ -26,7 +26,7 @@ from models.evaluation.thresholds import DEFAULT_BLOCK_RATE, DEFAULT_REVIEW_RATE
 from models.registry import Registry
 from models.retrain.calibrate import champion_fpr_thresholds, register_calibrated
 from models.retrain.compare import ScoredSet, compare, score_set, thresholds_of
-from models.retrain.config import CHAMPION_FPR, RetrainConfig
+from models.retrain.config import CHAMPION_FPR, OWN, RetrainConfig
 from models.retrain.data import (
     RegressionSet,
     regression_set,
@@ -221,7 +221,7 @@ def retrain(
     }
     sets = _score_sets(scorers, data.recent, (data.recent_start, data.recent_end), regression,
                        config)  # fmt: skip
-    if config.thresholds == CHAMPION_FPR:
+    if config.thresholds != OWN:
         result.trained = result.challenger
         result.challenger = _calibrate(registry, result, sets[0], scorers, config)
         scorers["challenger"] = OnnxScorer.load(registry, result.challenger)
@@ -280,9 +280,10 @@ def _calibrate(
         thresholds_of(scorers["challenger"]),
         config.calibration_min_false_alarms,
         budget,
+        event_types=config.thresholds == CHAMPION_FPR,
     )
     result.calibration = {key: k.to_dict() for key, k in keys.items()}
-    version = register_calibrated(registry, result.challenger, thresholds, keys)
+    version = register_calibrated(registry, result.challenger, thresholds, keys, config.thresholds)
     log.info(
         "challenger thresholds calibrated trained=%s calibrated=%s keys=%s",
         result.challenger,

@@ -230,8 +230,8 @@ def continual(
     thresholds: str = typer.Option(
         RetrainConfig.thresholds,
         "--thresholds",
-        help="retrain: the challenger's cut-offs, champion-fpr (the champion's false-alarm "
-        "share per channel) or own",
+        help="retrain: the challenger's cut-offs, channel-fpr (the champion's false-alarm "
+        "share per channel), champion-fpr (per event type too) or own",
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for training"),
     out: Path | None = typer.Option(

@@ -127,8 +127,9 @@ def retrain_command(
     thresholds: str = typer.Option(
         RetrainConfig.thresholds,
         "--thresholds",
-        help="the challenger's cut-offs: champion-fpr (per channel, the champion's share of "
-        "false alarms on the recent window) or own (a share of its validation events)",
+        help="the challenger's cut-offs: channel-fpr (in each channel the champion's share "
+        "of false alarms on the recent window, its own per event type), champion-fpr (the "
+        "champion's share per event type too) or own (a share of its validation events)",
     ),
     max_ap_drop: float = typer.Option(
         PromotionRule.max_ap_drop,
@@ -186,7 +187,7 @@ def retrain_command(
         raise typer.BadParameter(str(err)) from err
     if thresholds not in THRESHOLD_POLICIES:
         raise typer.BadParameter(
-            f"--thresholds {thresholds!r}: choose {' or '.join(THRESHOLD_POLICIES)}"
+            f"--thresholds {thresholds!r}: choose {', '.join(THRESHOLD_POLICIES)}"
         )
 
     def once() -> RetrainResult:

@@ -113,7 +113,12 @@ def test_the_challenger_serves_with_the_champions_false_alarm_share_per_channel(
     served = registry.manifest(result.challenger)
     assert served.params["thresholds_from"]["version"] == result.trained
     set_keys = {k for k, v in result.calibration.items() if v["review"] is not None}
-    assert "transaction" in set_keys and any("/" in k for k in set_keys)
+    assert set_keys and all(k.startswith("transaction/") for k in set_keys)
+    # each event type keeps the cut-offs the challenger was trained with (channel-fpr)
+    trained = registry.manifest(result.trained).thresholds
+    assert {t: served.thresholds[t] for t in ("transaction", "login")} == {
+        t: trained[t] for t in ("transaction", "login")
+    }
     for key in set_keys:
         assert served.thresholds[key].review == result.calibration[key]["review"]
     # the same weights: only the cut-offs differ from the model as trained

@@ -104,5 +104,6 @@ def test_an_unknown_threshold_policy_is_refused_before_anything_runs(
         env={"FRAUDSTREAM_HOME": str(tmp_path / "home")},
     )
     assert result.exit_code == 2
-    assert "champion-fpr or own" in result.output
+    said = "".join(result.output.replace("│", " ").split())  # the error box, unwrapped
+    assert "choosechannel-fpr,champion-fpr,own" in said
     assert not (tmp_path / "home" / "retrain").exists()
