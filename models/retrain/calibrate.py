@@ -18,7 +18,7 @@ validation data; they decide the type's other channels and events without a chan
 the default policy, ``channel-fpr``; ``champion-fpr`` sets them the same way as the
 channels, over all events of the type. On `bench continual` the latter spent the capped
 budget on false alarms the challenger had learnt to avoid (logins from hosting networks,
-2.7-5.4 % of genuine logins for the champion) and lost old patterns with the transformer
+2.1-5.4 % of genuine logins for the champion) and lost old patterns with the transformer
 (docs/CONTINUAL.md). The promotion rule compares both models at the cut-offs they would
 serve with.
 """
