@@ -59,6 +59,14 @@ def choose_thresholds(
     return result
 
 
+def event_keys(event_types: np.ndarray, channels: np.ndarray) -> np.ndarray:
+    """Per event: the key of its own thresholds (``transaction/ecom``, or its event type
+    when it has no channel; :func:`models.manifest.threshold_key`)."""
+    return np.array(
+        [threshold_key(t, c) for t, c in zip(event_types, channels, strict=True)], dtype=object
+    )
+
+
 def event_cuts(
     event_types: np.ndarray,
     thresholds: dict[str, Thresholds],
@@ -68,10 +76,7 @@ def event_cuts(
     (``transaction/ecom``), else its event type's; as the worker decides."""
     keys = np.asarray(event_types, dtype=object)
     if channels is not None:
-        own = np.array(
-            [threshold_key(t, c) if c else t for t, c in zip(event_types, channels, strict=True)],
-            dtype=object,
-        )
+        own = event_keys(event_types, channels)
         keys = np.where(np.isin(own, list(thresholds)), own, keys)
     review = np.array([thresholds[k].review for k in keys], dtype=np.float64)
     block = np.array([thresholds[k].block for k in keys], dtype=np.float64)

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from models.card import CARD_FILE
-from models.evaluation.thresholds import event_cuts, threshold_for_alert_rate
-from models.manifest import Thresholds, threshold_key
+from models.evaluation.thresholds import event_cuts, event_keys, threshold_for_alert_rate
+from models.manifest import Thresholds
 from models.registry import Registry
 from models.retrain.compare import ScoredSet
 from models.retrain.config import CHAMPION_FPR
@@ -81,11 +81,8 @@ def groups(scored: ScoredSet, event_types: bool = True) -> dict[str, np.ndarray]
     if event_types:
         out = {str(t): types == t for t in sorted(set(types.tolist()), key=str)}
     if scored.channels is not None:
-        keys = np.array(
-            [threshold_key(t, c) if c else "" for t, c in zip(types, scored.channels, strict=True)],
-            dtype=object,
-        )
-        for key in sorted(set(keys.tolist()) - {""}):
+        keys = event_keys(types, scored.channels)
+        for key in sorted(set(keys.tolist()) - set(types.tolist())):  # events with a channel
             out[key] = keys == key
     return out
 

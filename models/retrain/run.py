@@ -23,6 +23,7 @@ from data_quality import GateResult, run_gate
 from data_quality.report import plain
 from models.data import EventLog, load_event_log
 from models.evaluation.thresholds import DEFAULT_BLOCK_RATE, DEFAULT_REVIEW_RATE
+from models.manifest import Manifest
 from models.registry import Registry
 from models.retrain.calibrate import champion_fpr_thresholds, register_calibrated
 from models.retrain.compare import ScoredSet, compare, score_set, thresholds_of
@@ -223,7 +224,8 @@ def retrain(
                        config)  # fmt: skip
     if config.thresholds != OWN:
         result.trained = result.challenger
-        result.challenger = _calibrate(registry, result, sets[0], scorers, config)
+        result.challenger = _calibrate(registry, result, champion_manifest, sets[0], scorers,
+                                       config)  # fmt: skip
         scorers["challenger"] = OnnxScorer.load(registry, result.challenger)
     result.comparisons = _compare(sets, scorers, config)
     result.decision = decide(result.comparisons, config.rule)
@@ -263,13 +265,14 @@ def _score_sets(
 def _calibrate(
     registry: Registry,
     result: RetrainResult,
+    champion: Manifest,
     recent: ScoredSet,
     scorers: dict[str, OnnxScorer],
     config: RetrainConfig,
 ) -> str:
     """The challenger registered again with the champion's false-alarm share per channel."""
     assert result.challenger is not None
-    params = registry.manifest(result.champion).params
+    params = champion.params
     budget = (
         float(params.get("review_rate", DEFAULT_REVIEW_RATE)),
         float(params.get("block_rate", DEFAULT_BLOCK_RATE)),

@@ -41,10 +41,6 @@ from models.serving import OnnxScorer
 Progress = Callable[[str, int, int], None]
 
 
-#: the channel of an event that has none (a login): its event type
-NO_CHANNEL = pl.col("event_type")
-
-
 @dataclass(frozen=True)
 class ScoredPeriod3:
     scored: ScoredSet
@@ -77,22 +73,18 @@ def score_models(
         )
         scores[role] = score_rows(scorer, replayed.replay, rows, progress=report)[0]
     inside = history.events.select(segment.alias("s")).get_column("s").to_numpy()[rows]
-    channel = (
-        history.events.select(
-            pl.col("channel").cast(pl.Utf8).fill_null(NO_CHANNEL.cast(pl.Utf8)).alias("c")
-        )
-        .get_column("c")
-        .to_numpy()[rows]
-    )
+    types, channels = replayed.event_types[rows], replayed.channels[rows]
+    # an event without a channel (a login) counts as one of its event type's
+    channel = np.array([c or t for t, c in zip(types, channels, strict=True)], dtype=object)
     scored = ScoredSet(
         name="period3",
         y=(replayed.labels[rows] == 1).astype(np.int8),
-        event_types=replayed.event_types[rows],
+        event_types=types,
         scenarios=replayed.scenarios[rows],
         scores=scores,
-        channels=replayed.channels[rows],
+        channels=channels,
     )
-    return ScoredPeriod3(scored, inside.astype(bool), channel.astype(object))
+    return ScoredPeriod3(scored, inside.astype(bool), channel)
 
 
 def cut_at_recall(y: np.ndarray, score: np.ndarray, recall: float) -> float:

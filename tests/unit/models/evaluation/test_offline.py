@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from models.data import replay_log
-from models.evaluation import score_log
+from models.evaluation import decisions_for, score_log
 from models.evaluation.offline import SCORE_COLUMNS
 from models.registry import Registry
 from models.serving import OnnxScorer, decide
@@ -62,3 +62,19 @@ def test_csv_has_iso_times_and_reads_back(
     assert back["fraud_score"].to_numpy() == pytest.approx(
         scores.frame["fraud_score"].to_numpy(), abs=1e-6
     )
+
+
+def test_offline_decisions_use_a_channels_cut_offs_where_the_model_has_them() -> None:
+    class Table:  # what decisions_for reads of a scorer
+        thresholds = {  # noqa: RUF012
+            "transaction": {"review": 0.5, "block": 0.9},
+            "transaction/transfer": {"review": 0.2, "block": 0.9},
+            "login": {"review": 0.5, "block": 0.9},
+        }
+
+    fraud = np.array([0.3, 0.3, 0.3])
+    types = np.array(["transaction", "transaction", "login"], dtype=object)
+    channels = np.array(["transfer", "pos", None], dtype=object)
+    got = decisions_for(fraud, types, Table(), channels)  # type: ignore[arg-type]
+    assert got.tolist() == ["review", "allow", "allow"]
+    assert decisions_for(fraud, types, Table()).tolist() == ["allow"] * 3  # type: ignore[arg-type]
