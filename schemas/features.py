@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 #: version of the feature rules; bump when the meaning of a feature changes
-FEATURE_SET_VERSION = 1
+FEATURE_SET_VERSION = 2
 
 #: categorical fields: name -> number of codes (code 0 is always "padding / not available")
 CATEGORICAL: dict[str, int] = {
@@ -34,6 +34,9 @@ CATEGORICAL: dict[str, int] = {
     "velocity_bucket": 8,  # account events in the last hour
     "failed_login_bucket": 6,  # failed logins in the last hour
     "travel_bucket": 7,  # implied speed from the last located event
+    # implied speed from the last card-present payment: a terminal's location, which no
+    # VPN or relay moves (an IP's location may be a data centre far from the customer)
+    "physical_travel_bucket": 7,
 }
 
 #: continuous fields (float32), already scaled to roughly unit range
@@ -59,6 +62,7 @@ CONTINUOUS: tuple[str, ...] = (
     "merchant_tx_1h",  # decayed merchant transaction counts (log1p)
     "merchant_tx_24h",
     "account_age_days",  # log1p(days since first event seen)
+    "log_physical_speed_kmh",  # log1p(implied speed since last card-present payment) / 10
 )
 
 #: default number of events (tokens) a model reads per account

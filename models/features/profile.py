@@ -77,6 +77,7 @@ class AccountProfile:
     last_login_ts: float | None = None
     home_country: str | None = None
     last_geo: tuple[float, float, float] | None = None  # lat, lon, ts
+    last_physical_geo: tuple[float, float, float] | None = None  # of a card-present payment
     amount_n: int = 0
     amount_mean: float = 0.0
     amount_var: float = 1.0

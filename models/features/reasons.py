@@ -19,7 +19,7 @@ def reasons_for(cat: np.ndarray, num: np.ndarray, limit: int = MAX_REASONS) -> l
     z = float(num[NUM_INDEX["amount_z"]]) * 5.0
     if z > 2.5:
         found.append((z / 2.5, "amount_far_above_usual"))
-    if cat[CAT_INDEX["travel_bucket"]] >= 5:
+    if max(cat[CAT_INDEX["travel_bucket"]], cat[CAT_INDEX["physical_travel_bucket"]]) >= 5:
         found.append((2.5, "impossible_travel"))
     if cat[CAT_INDEX["new_payee"]] == 2:
         found.append((1.4, "new_payee"))

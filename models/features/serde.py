@@ -16,12 +16,13 @@ import orjson
 from models.features.exceptions import StateFormatError
 from models.features.profile import N_CAT, N_NUM, AccountProfile, MerchantActivity, MerchantRisk
 
-MAGIC = b"FSP1"
+#: the format, feature set included: a profile written for other features is refused
+MAGIC = b"FSP2"
 _HEADER = struct.Struct("<4sI")
 _SCALARS = (
     "window", "first_ts", "last_ts", "counts", "amounts", "failed_logins", "last_login_ts",
-    "home_country", "last_geo", "amount_n", "amount_mean", "amount_var", "devices",
-    "countries", "merchants", "payees", "recent_ids", "seen",
+    "home_country", "last_geo", "last_physical_geo", "amount_n", "amount_mean", "amount_var",
+    "devices", "countries", "merchants", "payees", "recent_ids", "seen",
 )  # fmt: skip
 
 
@@ -41,7 +42,10 @@ def profile_from_bytes(data: bytes) -> AccountProfile:
     try:
         magic, size = _HEADER.unpack_from(data, 0)
         if magic != MAGIC:
-            raise ValueError(f"bad magic {magic!r}")
+            raise ValueError(
+                f"bad magic {magic!r}, this code reads {MAGIC!r} (a profile of another "
+                "feature set: rebuild the state from the event topics)"
+            )
         offset = _HEADER.size
         fields = orjson.loads(data[offset : offset + size])
         offset += size
@@ -51,8 +55,9 @@ def profile_from_bytes(data: bytes) -> AccountProfile:
         num = np.frombuffer(data, dtype="<f4", count=k * N_NUM, offset=offset)
     except (ValueError, KeyError, struct.error, orjson.JSONDecodeError) as err:
         raise StateFormatError(f"unreadable account profile: {err}") from err
-    if fields.get("last_geo") is not None:
-        fields["last_geo"] = tuple(fields["last_geo"])
+    for name in ("last_geo", "last_physical_geo"):
+        if fields.get(name) is not None:
+            fields[name] = tuple(fields[name])
     return AccountProfile(
         **fields,
         cat=cat.reshape(k, N_CAT).copy(),

@@ -68,6 +68,13 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+def implied_speed(last: tuple[float, float, float], lat: float, lon: float, ts: float) -> float:
+    """km/h from ``last`` (lat, lon, ts) to here and now; a minute at least, so two events
+    in the same second are not infinitely fast."""
+    lat0, lon0, ts0 = last
+    return haversine_km(lat0, lon0, lat, lon) / (max(ts - ts0, MIN_TRAVEL_SECONDS) / 3600.0)
+
+
 RATIO_EDGES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
 RISK_EDGES = (0.02, 0.05, 0.15, 0.4)
 VELOCITY_EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -163,15 +170,18 @@ def observe(
     num[NUM_INDEX["distinct_devices"]] = math.log1p(len(profile.devices))
     num[NUM_INDEX["distinct_countries"]] = math.log1p(len(profile.countries))
 
-    # ---- travel speed since the last located event ----
+    # ---- travel speed since the last located event, and since the last terminal ----
     if event.lat is not None and event.lon is not None:
         if profile.last_geo is not None and event.channel in CARD_PRESENT | {0}:
-            lat0, lon0, ts0 = profile.last_geo
-            km = haversine_km(lat0, lon0, event.lat, event.lon)
-            hours = max(ts - ts0, MIN_TRAVEL_SECONDS) / 3600.0
-            speed = km / hours
+            speed = implied_speed(profile.last_geo, event.lat, event.lon, ts)
             cat[CAT_INDEX["travel_bucket"]] = threshold_bucket(speed, SPEED_EDGES)
             num[NUM_INDEX["log_speed_kmh"]] = math.log1p(speed) / 10.0
+        if event.channel in CARD_PRESENT:
+            if profile.last_physical_geo is not None:
+                speed = implied_speed(profile.last_physical_geo, event.lat, event.lon, ts)
+                cat[CAT_INDEX["physical_travel_bucket"]] = threshold_bucket(speed, SPEED_EDGES)
+                num[NUM_INDEX["log_physical_speed_kmh"]] = math.log1p(speed) / 10.0
+            profile.last_physical_geo = (event.lat, event.lon, ts)
         profile.last_geo = (event.lat, event.lon, ts)
 
     # ---- merchant ----

@@ -131,6 +131,30 @@ def test_new_device_country_and_amount_spike_are_flagged() -> None:
     assert calm_cat[CAT_INDEX["new_device"]] == 1 and calm_cat[CAT_INDEX["new_country"]] == 1
 
 
+def test_physical_travel_is_measured_between_terminals_only() -> None:
+    """A login through a relay far away moves the account's IP location, not its terminal's:
+    the next payment at home is fast travel from the login, not from the last terminal."""
+    profile = AccountProfile(window=8)
+    observe(profile, tx(0, t=T0))  # a payment in Paris
+    relay = EventView("l1", "a1", T0 + 3600, 2, country="US", lat=39.0, lon=-77.5)
+    login_cat, _ = observe(profile, relay)
+    assert login_cat[CAT_INDEX["travel_bucket"]] >= 5  # Paris to Virginia in an hour
+    assert login_cat[CAT_INDEX["physical_travel_bucket"]] == 0  # a login has no terminal
+    cat, num = observe(profile, tx(2, t=T0 + 2 * 3600))  # back at the Paris terminal
+    assert cat[CAT_INDEX["travel_bucket"]] >= 5
+    assert cat[CAT_INDEX["physical_travel_bucket"]] == 1  # 0 km from the last terminal
+    assert num[NUM_INDEX["log_physical_speed_kmh"]] == 0.0
+    far_cat, far_num = observe(profile, tx(3, t=T0 + 3 * 3600, country="BR", lat=-23.5, lon=-46.6))
+    assert far_cat[CAT_INDEX["physical_travel_bucket"]] >= 5  # Paris to São Paulo in an hour
+    assert far_num[NUM_INDEX["log_physical_speed_kmh"]] > 0.8
+    online_cat, _ = observe(profile, tx(4, t=T0 + 4 * 3600, channel=2, lat=48.85, lon=2.35))
+    assert online_cat[CAT_INDEX["physical_travel_bucket"]] == 0  # online: no terminal
+    assert profile.last_physical_geo == (-23.5, -46.6, T0 + 3 * 3600)
+    assert profile_from_bytes(profile_to_bytes(profile)).last_physical_geo == (
+        profile.last_physical_geo
+    )
+
+
 def test_failed_logins_decay_over_time() -> None:
     profile = AccountProfile(window=8)
     for i in range(6):
@@ -172,6 +196,9 @@ def test_profile_bytes_round_trip_exactly() -> None:
         assert np.array_equal(observe(profile, nxt)[1], observe(back, nxt)[1])
     with pytest.raises(StateFormatError):
         profile_from_bytes(b"garbage")
+    # a profile written for another feature set (another token size) is refused, not misread
+    with pytest.raises(StateFormatError, match="magic"):
+        profile_from_bytes(b"FSP1" + profile_to_bytes(profile)[4:])
 
 
 def test_stream_and_offline_replay_give_identical_inputs() -> None:
