@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from models.manifest import Manifest
 from models.registry import Registry
 from pipeline.cli.context import settings_of
 from pipeline.cli.demo_loop import FeedbackLoop, LoopOptions, loop_rows
@@ -38,6 +39,7 @@ from pipeline.kafka import LocalBroker, create_topics
 from pipeline.kafka.ports import free_port
 from pipeline.settings import Settings
 from schemas import Topic
+from schemas.features import FeatureSpec
 
 console = Console()
 OUTPUTS = (Topic.SCORES.value, Topic.DEADLETTER.value)
@@ -143,6 +145,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def why_not_served(manifest: Manifest) -> str | None:
+    """Why the demo cannot serve this model (None: it can): the demo shows the transformer,
+    and a model of another feature set (trained by an older fraudstream) cannot be scored."""
+    if manifest.kind != "transformer":
+        return f"is a {manifest.kind}, not a transformer"
+    if manifest.feature_set_hash != FeatureSpec(window=manifest.window).hash():
+        return (
+            f"was trained on another feature set ({manifest.feature_set_hash[:12]}…, this "
+            f"code builds {FeatureSpec().hash()[:12]}…)"
+        )
+    return None
+
+
 def _ensure_model(
     settings: Settings,
     env: dict[str, str],
@@ -155,11 +170,11 @@ def _ensure_model(
     registry = Registry(settings.registry_dir)
     current = registry.current()
     if current is not None:
-        kind = registry.manifest(current).kind
-        if kind == "transformer":
+        unusable = why_not_served(registry.manifest(current))
+        if unusable is None:
             console.print(f"model: [bold]{current}[/] (transformer, registry current)")
             return current
-        console.print(f"the registry's current model {current} is a {kind}, not a transformer")
+        console.print(f"the registry's current model {current} {unusable}")
     finetune, pretrain = epochs
     console.print(
         f"training the transformer on {history:,} simulated events of history "

@@ -10,8 +10,11 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from models.manifest import Manifest, Thresholds
 from models.registry import Registry
+from pipeline.cli.demo import why_not_served
 from pipeline.cli.demo_loop import FeedbackLoop, LoopOptions, loop_rows
+from schemas.features import FeatureSpec
 
 
 class Spawned:
@@ -66,3 +69,15 @@ def test_reads_labels_and_finished_retrains(tmp_path: Path) -> None:
     assert rows["labels in the training store"] == "3"
     assert rows["retrains finished"] == "2"
     assert rows["last retrain"].startswith("promoted in 41s")
+
+
+def test_the_demo_trains_again_when_the_current_model_cannot_be_served() -> None:
+    """A model trained by an older fraudstream (another feature set) would be refused by the
+    worker, so the demo trains a new one instead of starting a worker that cannot score."""
+    cuts = {"transaction": Thresholds(review=0.5, block=0.9)}
+    served = Manifest.for_spec(FeatureSpec(), kind="transformer", inputs=["cat"], thresholds=cuts)
+    assert why_not_served(served) is None
+    baseline = served.model_copy(update={"kind": "baseline"})
+    assert "not a transformer" in (why_not_served(baseline) or "")
+    older = served.model_copy(update={"feature_set_hash": "0" * 64})
+    assert "another feature set" in (why_not_served(older) or "")
