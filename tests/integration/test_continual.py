@@ -110,10 +110,17 @@ def test_challenger_has_fewer_false_positives_and_catches_the_new_pattern(
     assert challenger["recall"] >= eq["recall"] - 1e-9  # the same operating point
     assert challenger["fpr"] < champion["fpr"]
     assert 1 - challenger["fpr"] / champion["fpr"] >= 0.30
-    assert challenger["scenarios"][NEW]["recall"] > champion["scenarios"][NEW]["recall"]
     targets = {t["name"]: t for t in report["targets"]}
     assert targets["false-positive rate at equal recall down"]["met"]
-    assert targets[f"recall on the new pattern ({NEW}) up"]["met"]
+    # the new pattern up where the report sets that target: at equal alert rate, at each
+    # channel's false-positive rate and at the thresholds each model serves (at equal
+    # overall recall a gain there is not asked for; at this size it is a fraud or two)
+    for where in (
+        "",
+        ", at each channel's false-positive rate",
+        ", at each model's own thresholds",
+    ):
+        assert targets[f"recall on the new pattern ({NEW}) up{where}"]["met"], where
     # one per old scenario at equal alert rate, at equal FPR, at each channel's FPR and at
     # each model's own thresholds; the new pattern at the last two as well
     assert len(targets) == 2 + 5 + 5 + 1 + 5 + 1 + 5
