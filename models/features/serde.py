@@ -43,8 +43,9 @@ def profile_from_bytes(data: bytes) -> AccountProfile:
         magic, size = _HEADER.unpack_from(data, 0)
         if magic != MAGIC:
             raise ValueError(
-                f"bad magic {magic!r}, this code reads {MAGIC!r} (a profile of another "
-                "feature set: rebuild the state from the event topics)"
+                f"bad magic {magic!r}, this code reads {MAGIC!r}: a profile written for "
+                "another feature set; start the worker with a new FRAUDSTREAM_WORKER_ID "
+                "(its state tables start empty) or delete its state"
             )
         offset = _HEADER.size
         fields = orjson.loads(data[offset : offset + size])
