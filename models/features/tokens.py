@@ -80,6 +80,8 @@ RISK_EDGES = (0.02, 0.05, 0.15, 0.4)
 VELOCITY_EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 FAILED_EDGES = (0.5, 1.5, 3.0, 6.0)
 SPEED_EDGES = (10.0, 100.0, 500.0, 1000.0, 2000.0)
+#: events whose travel speed is measured: card-present payments and logins (channel 0)
+SPEED_CHANNELS = CARD_PRESENT | {0}
 
 
 def observe(
@@ -172,17 +174,20 @@ def observe(
 
     # ---- travel speed since the last located event, and since the last terminal ----
     if event.lat is not None and event.lon is not None:
-        if profile.last_geo is not None and event.channel in CARD_PRESENT | {0}:
-            speed = implied_speed(profile.last_geo, event.lat, event.lon, ts)
+        here = (event.lat, event.lon, ts)
+        last, terminal = profile.last_geo, profile.last_physical_geo
+        if last is not None and event.channel in SPEED_CHANNELS:
+            speed = implied_speed(last, event.lat, event.lon, ts)
             cat[CAT_INDEX["travel_bucket"]] = threshold_bucket(speed, SPEED_EDGES)
             num[NUM_INDEX["log_speed_kmh"]] = math.log1p(speed) / 10.0
-        if event.channel in CARD_PRESENT:
-            if profile.last_physical_geo is not None:
-                speed = implied_speed(profile.last_physical_geo, event.lat, event.lon, ts)
+            if terminal is not None and event.channel in CARD_PRESENT:
+                if terminal != last:  # else the last located event was that terminal
+                    speed = implied_speed(terminal, event.lat, event.lon, ts)
                 cat[CAT_INDEX["physical_travel_bucket"]] = threshold_bucket(speed, SPEED_EDGES)
                 num[NUM_INDEX["log_physical_speed_kmh"]] = math.log1p(speed) / 10.0
-            profile.last_physical_geo = (event.lat, event.lon, ts)
-        profile.last_geo = (event.lat, event.lon, ts)
+        if event.channel in CARD_PRESENT:
+            profile.last_physical_geo = here
+        profile.last_geo = here
 
     # ---- merchant ----
     if merchant_counts is not None:
